@@ -1,0 +1,181 @@
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::*;
+
+struct FakeEnv {
+    vars: HashMap<&'static str, &'static str>,
+    files: HashMap<&'static str, &'static str>,
+}
+
+impl Environment for FakeEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        self.vars.get(name).map(|v| v.to_string())
+    }
+    fn read_file(&self, path: &Path) -> Option<String> {
+        self.files.get(path.to_str()?).map(|v| v.to_string())
+    }
+}
+
+fn env(vars: &[(&'static str, &'static str)]) -> FakeEnv {
+    let mut all: HashMap<_, _> = vars.iter().cloned().collect();
+    all.entry("HOME").or_insert("/home/u");
+    FakeEnv {
+        vars: all,
+        files: HashMap::from([
+            ("/home/u/.aws/credentials", "[default]\naws_access_key_id = DEFKEY\naws_secret_access_key = DEFSECRET\n\n[prod]\naws_access_key_id=PRODKEY\naws_secret_access_key=PRODSECRET\naws_session_token=PRODTOKEN\n[half]\naws_access_key_id=X\n"),
+            ("/home/u/.aws/config", "[default]\nregion = eu-west-1\n[profile prod]\nregion=ap-south-1\n[profile onlyconfig]\nregion=us-west-2\n[sso-session s]\nregion=xx\n"),
+        ]),
+    }
+}
+
+fn scan(args: &[&str], e: &FakeEnv) -> Result<ScanConfig, Error> {
+    let mut all = vec!["scan".to_string()];
+    all.extend(args.iter().map(|s| s.to_string()));
+    match parse(&all, e)? {
+        Command::Scan(c) => Ok(*c),
+        other => panic!("{other:?}"),
+    }
+}
+
+const ENDPOINT: &str = "--endpoint-url=http://127.0.0.1:9000";
+
+#[test]
+fn defaults_and_profile_region() {
+    let c = scan(&["s3://bkt/pre/fix", ENDPOINT], &env(&[])).unwrap();
+    assert_eq!(c.prefix, "pre/fix");
+    assert_eq!(c.region, "eu-west-1");
+    assert_eq!(c.credentials.as_ref().unwrap().access_key_id(), "DEFKEY");
+    assert_eq!(c.target.addressing, Addressing::Path);
+    assert_eq!(c.concurrency, DEFAULT_CONCURRENCY);
+    assert_eq!(c.format, Format::Jsonl);
+    assert!(!c.include_all);
+}
+
+#[test]
+fn environment_keys_beat_profiles_but_not_the_profile_flag() {
+    let e = env(&[
+        ("AWS_ACCESS_KEY_ID", "ENVKEY"),
+        ("AWS_SECRET_ACCESS_KEY", "ENVSECRET"),
+        ("AWS_REGION", "us-east-2"),
+    ]);
+    let c = scan(&["s3://bkt", ENDPOINT], &e).unwrap();
+    assert_eq!(c.credentials.unwrap().access_key_id(), "ENVKEY");
+    assert_eq!(c.region, "us-east-2");
+    let c = scan(&["s3://bkt", ENDPOINT, "--profile", "prod"], &e).unwrap();
+    assert_eq!(c.credentials.unwrap().access_key_id(), "PRODKEY");
+    let c = scan(&["s3://bkt", ENDPOINT], &env(&[("AWS_PROFILE", "prod")])).unwrap();
+    assert_eq!(c.region, "ap-south-1");
+    assert!(format!("{:?}", c.credentials).contains("PRODKEY"));
+    assert!(!format!("{:?}", c).contains("PRODSECRET"));
+    assert!(!format!("{:?}", c).contains("PRODTOKEN"));
+}
+
+#[test]
+fn endpoint_from_environment_and_addressing() {
+    let e = env(&[("AWS_ENDPOINT_URL", "http://10.0.0.5")]);
+    let c = scan(&["s3://bkt"], &e).unwrap();
+    assert_eq!(c.target.host(), "10.0.0.5");
+    let e = env(&[
+        ("AWS_ENDPOINT_URL", "http://other:1"),
+        ("AWS_ENDPOINT_URL_S3", "http://s3only:2"),
+    ]);
+    assert_eq!(scan(&["s3://bkt"], &e).unwrap().target.host(), "s3only:2");
+    let c = scan(
+        &[
+            "s3://bkt",
+            "--endpoint-url",
+            "http://s3.local",
+            "--addressing",
+            "virtual",
+        ],
+        &env(&[]),
+    )
+    .unwrap();
+    assert_eq!(c.target.host(), "bkt.s3.local");
+}
+
+#[test]
+fn options_parse() {
+    let c = scan(
+        &[
+            "s3://bkt",
+            ENDPOINT,
+            "-j",
+            "64",
+            "--format",
+            "csv",
+            "-o",
+            "/tmp/x",
+            "--all",
+            "--start-after",
+            "a b",
+            "--max-keys=10",
+            "--no-sign-request",
+            "--progress",
+            "never",
+            "--retries",
+            "3",
+            "--timeout",
+            "5",
+        ],
+        &env(&[]),
+    )
+    .unwrap();
+    assert_eq!(c.concurrency, 64);
+    assert_eq!(c.format, Format::Csv);
+    assert_eq!(c.output.as_deref(), Some(Path::new("/tmp/x")));
+    assert!(c.include_all && c.credentials.is_none());
+    assert_eq!(c.start_after.as_deref(), Some("a b"));
+    assert_eq!(c.max_keys, 10);
+    assert_eq!(c.progress, ProgressMode::Never);
+    assert_eq!(c.retry.max_attempts, 3);
+    assert_eq!(c.timeout, Duration::from_secs(5));
+}
+
+fn usage_error(args: &[&str], e: &FakeEnv) -> String {
+    match scan(args, e) {
+        Err(Error::Usage(m)) => m,
+        other => panic!("expected a usage error, got {other:?}"),
+    }
+}
+
+#[test]
+fn bad_input_gets_a_message_that_names_it() {
+    let e = env(&[]);
+    assert!(usage_error(&["s3://bkt", "--endpoint-url", "ftp://x"], &e).contains("unknown scheme"));
+    assert!(usage_error(&["s3://b", ENDPOINT], &e).contains("bucket name"));
+    assert!(usage_error(&["bkt", ENDPOINT], &e).contains("s3://"));
+    assert!(usage_error(&["s3://bkt", ENDPOINT, "--profile", "nope"], &e).contains("\"nope\""));
+    assert!(
+        usage_error(&["s3://bkt", ENDPOINT, "--profile", "half"], &e)
+            .contains("no aws_secret_access_key")
+    );
+    assert!(
+        usage_error(&["s3://bkt", ENDPOINT, "--profile", "onlyconfig"], &e)
+            .contains("no credentials")
+    );
+    assert!(usage_error(&["s3://bkt", ENDPOINT, "-j", "0"], &e).contains("-j"));
+    assert!(usage_error(&["s3://bkt", ENDPOINT, "--max-keys", "1001"], &e).contains("--max-keys"));
+    assert!(usage_error(&["s3://bkt", ENDPOINT, "--bogus"], &e).contains("--bogus"));
+    assert!(usage_error(&["s3://bkt", ENDPOINT, "--format"], &e).contains("needs a value"));
+    assert!(usage_error(&["s3://bkt"], &e).contains("TLS"));
+    let missing = env(&[("AWS_ACCESS_KEY_ID", "K"), ("HOME", "/nowhere")]);
+    assert!(usage_error(&["s3://bkt", ENDPOINT], &missing).contains("AWS_SECRET_ACCESS_KEY is not"));
+    let none = env(&[("HOME", "/nowhere")]);
+    assert!(usage_error(&["s3://bkt", ENDPOINT], &none).contains("no credentials"));
+}
+
+#[test]
+fn help_and_version() {
+    assert!(matches!(parse(&[], &env(&[])), Ok(Command::Help)));
+    assert!(matches!(
+        parse(&["--version".into()], &env(&[])),
+        Ok(Command::Version)
+    ));
+    assert!(matches!(
+        parse(&["scan".into(), "--help".into()], &env(&[])),
+        Ok(Command::Help)
+    ));
+    assert!(parse(&["lst".into()], &env(&[])).is_err());
+}

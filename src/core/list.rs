@@ -1,0 +1,187 @@
+//! ListObjectsV2 (and v1) response bodies, parsed into plain structs.
+//!
+//! Elements are matched by local name and in any order; text is kept as is (keys may be all spaces).
+//! When the response says `<EncodingType>url</EncodingType>`, keys, prefixes, delimiter, start-after and
+//! markers are form-decoded (`+` is a space); continuation tokens never are.
+
+use super::uri::form_decode;
+use super::xml_text::{walk, Step, XmlError};
+
+/// One object of a listing. `key` is bytes: a decoded key is not guaranteed to be UTF-8.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListEntry {
+    pub key: Vec<u8>,
+    pub last_modified: Option<String>,
+    pub etag: Option<String>,
+    pub size: Option<u64>,
+    pub storage_class: Option<String>,
+    pub owner_id: Option<String>,
+    pub owner_display_name: Option<String>,
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListPage {
+    pub name: Option<String>,
+    pub encoding_type: Option<String>,
+    pub prefix: Option<Vec<u8>>,
+    pub delimiter: Option<Vec<u8>>,
+    pub start_after: Option<Vec<u8>>,
+    pub marker: Option<Vec<u8>>,
+    pub next_marker: Option<Vec<u8>>,
+    pub continuation_token: Option<String>,
+    pub next_continuation_token: Option<String>,
+    pub key_count: Option<u64>,
+    pub max_keys: Option<u64>,
+    pub is_truncated: bool,
+    pub contents: Vec<ListEntry>,
+    pub common_prefixes: Vec<Vec<u8>>,
+}
+
+impl ListPage {
+    /// v1 pagination: `NextMarker` if the server sent it, else the last key of the page.
+    pub fn v1_next_marker(&self) -> Option<&[u8]> {
+        self.next_marker
+            .as_deref()
+            .or_else(|| self.contents.last().map(|e| e.key.as_slice()))
+    }
+}
+
+fn parse_u64(what: &str, text: &str) -> Result<u64, XmlError> {
+    text.trim().parse().map_err(|_| {
+        XmlError(format!(
+            "<{what}> is not a whole number: {:?}",
+            truncate(text)
+        ))
+    })
+}
+
+fn parse_bool(what: &str, text: &str) -> Result<bool, XmlError> {
+    match text.trim() {
+        "true" | "True" | "TRUE" => Ok(true),
+        "false" | "False" | "FALSE" => Ok(false),
+        other => Err(XmlError(format!(
+            "<{what}> is not true or false: {:?}",
+            truncate(other)
+        ))),
+    }
+}
+
+fn truncate(s: &str) -> &str {
+    match s.char_indices().nth(64) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// Parses a `ListBucketResult` body. Any other root (for example an `<Error>` inside a 200) is an error.
+pub fn parse_list_page(xml: &[u8]) -> Result<ListPage, XmlError> {
+    let mut page = ListPage::default();
+    // Raw text of the fields that may need decoding; decoded at the end, once EncodingType is known
+    // (MinIO sends EncodingType last).
+    let mut raw_keys: Vec<String> = Vec::new();
+    let mut raw_prefixes: Vec<String> = Vec::new();
+    let mut raw_top: [Option<String>; 5] = Default::default(); // prefix, delimiter, start-after, marker, next-marker
+    let mut entry = ListEntry::default();
+    let mut root_checked = false;
+    walk(xml, |step| {
+        match step {
+            Step::Open { path } => {
+                if !root_checked {
+                    root_checked = true;
+                    if path[0] != "ListBucketResult" {
+                        return Err(XmlError(format!(
+                            "expected <ListBucketResult>, got <{}>",
+                            path[0]
+                        )));
+                    }
+                }
+                if path.len() == 2 && path[1] == "Contents" {
+                    entry = ListEntry::default();
+                    raw_keys.push(String::new());
+                }
+            }
+            Step::Close { path, text } => {
+                let names: Vec<&str> = path.iter().map(String::as_str).collect();
+                match names.as_slice() {
+                    [_, "Name"] => page.name = Some(text.to_owned()),
+                    [_, "EncodingType"] => page.encoding_type = Some(text.to_owned()),
+                    [_, "Prefix"] => raw_top[0] = Some(text.to_owned()),
+                    [_, "Delimiter"] => raw_top[1] = Some(text.to_owned()),
+                    [_, "StartAfter"] => raw_top[2] = Some(text.to_owned()),
+                    [_, "Marker"] => raw_top[3] = Some(text.to_owned()),
+                    [_, "NextMarker"] => raw_top[4] = Some(text.to_owned()),
+                    [_, "ContinuationToken"] => page.continuation_token = Some(text.to_owned()),
+                    [_, "NextContinuationToken"] => {
+                        page.next_continuation_token = Some(text.to_owned())
+                    }
+                    [_, "KeyCount"] => page.key_count = Some(parse_u64("KeyCount", text)?),
+                    [_, "MaxKeys"] => page.max_keys = Some(parse_u64("MaxKeys", text)?),
+                    [_, "IsTruncated"] => page.is_truncated = parse_bool("IsTruncated", text)?,
+                    [_, "Contents", "Key"] => {
+                        if let Some(last) = raw_keys.last_mut() {
+                            *last = text.to_owned();
+                        }
+                    }
+                    [_, "Contents", "LastModified"] => entry.last_modified = Some(text.to_owned()),
+                    [_, "Contents", "ETag"] => entry.etag = Some(text.to_owned()),
+                    [_, "Contents", "Size"] => entry.size = Some(parse_u64("Size", text)?),
+                    [_, "Contents", "StorageClass"] => entry.storage_class = Some(text.to_owned()),
+                    [_, "Contents", "Owner", "ID"] => entry.owner_id = Some(text.to_owned()),
+                    [_, "Contents", "Owner", "DisplayName"] => {
+                        entry.owner_display_name = Some(text.to_owned())
+                    }
+                    [_, "Contents"] => page.contents.push(std::mem::take(&mut entry)),
+                    [_, "CommonPrefixes", "Prefix"] => raw_prefixes.push(text.to_owned()),
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    })?;
+    if raw_keys.len() != page.contents.len() {
+        return Err(XmlError("a <Contents> element was not closed".into()));
+    }
+    let decode = page
+        .encoding_type
+        .as_deref()
+        .is_some_and(|e| e.eq_ignore_ascii_case("url"));
+    let convert = |s: String| {
+        if decode {
+            form_decode(s.as_bytes())
+        } else {
+            s.into_bytes()
+        }
+    };
+    for (entry, raw) in page.contents.iter_mut().zip(raw_keys) {
+        entry.key = convert(raw);
+    }
+    page.common_prefixes = raw_prefixes.into_iter().map(convert).collect();
+    let [prefix, delimiter, start_after, marker, next_marker] = raw_top;
+    page.prefix = prefix.map(convert);
+    page.delimiter = delimiter.map(convert);
+    page.start_after = start_after.map(convert);
+    page.marker = marker.map(convert);
+    page.next_marker = next_marker.map(convert);
+    Ok(page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_root_is_rejected() {
+        let err = parse_list_page(b"<Error><Code>SlowDown</Code></Error>").unwrap_err();
+        assert!(err.0.contains("<Error>"), "{err}");
+    }
+
+    #[test]
+    fn bad_numbers_are_named() {
+        let err = parse_list_page(
+            b"<ListBucketResult><Contents><Key>a</Key><Size>x</Size></Contents></ListBucketResult>",
+        )
+        .unwrap_err();
+        assert!(err.0.contains("<Size>"), "{err}");
+    }
+}

@@ -1,0 +1,239 @@
+//! User metadata from HEAD response headers: `x-amz-meta-*` read as bytes (never `to_str()`), RFC 2047
+//! encoded words decoded, `x-amz-missing-meta` kept.
+
+use super::base64;
+
+pub const META_PREFIX: &str = "x-amz-meta-";
+pub const MISSING_META: &str = "x-amz-missing-meta";
+
+/// An object's user metadata: names lower-cased without `x-amz-meta-`, sorted; values decoded to bytes
+/// (UTF-8 in practice, but a server can send anything, and nothing is dropped).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectMetadata {
+    pub entries: Vec<(String, Vec<u8>)>,
+    /// `x-amz-missing-meta`: how many entries the server could not send as headers.
+    pub missing: Option<u64>,
+}
+
+impl ObjectMetadata {
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty() && self.missing.is_none()
+    }
+}
+
+/// Collects metadata from response headers given as (lower-case name, raw value). A name sent twice is
+/// combined into one comma-separated value, as S3 itself does.
+pub fn from_headers<'a>(
+    headers: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+) -> Result<ObjectMetadata, String> {
+    let mut meta = ObjectMetadata::default();
+    for (name, value) in headers {
+        if let Some(short) = name.strip_prefix(META_PREFIX) {
+            let decoded = decode_rfc2047(value);
+            let short = short.to_ascii_lowercase();
+            match meta.entries.iter_mut().find(|(n, _)| *n == short) {
+                Some((_, existing)) => {
+                    existing.push(b',');
+                    existing.extend_from_slice(&decoded);
+                }
+                None => meta.entries.push((short, decoded)),
+            }
+        } else if name == MISSING_META {
+            let text = std::str::from_utf8(value).unwrap_or("").trim();
+            let n = text.parse().map_err(|_| {
+                format!(
+                    "{MISSING_META} is not a whole number: {:?}",
+                    String::from_utf8_lossy(value)
+                )
+            })?;
+            meta.missing = Some(n);
+        }
+    }
+    meta.entries.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(meta)
+}
+
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// Decodes every RFC 2047 encoded word (`=?charset?B|Q?text?=`) in a header value. Text outside encoded
+/// words is kept byte for byte; whitespace between two adjacent encoded words is dropped (RFC 2047 §6.2).
+/// A word that is malformed or in a charset we cannot convert is kept as it is.
+pub fn decode_rfc2047(raw: &[u8]) -> Vec<u8> {
+    if !raw.windows(2).any(|w| w == b"=?") {
+        return raw.to_vec();
+    }
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    let mut after_word = false;
+    let mut pending_space: &[u8] = &[];
+    while i < raw.len() {
+        if raw[i..].starts_with(b"=?") {
+            if let Some((decoded, len)) = decode_word(&raw[i..]) {
+                if !after_word {
+                    out.extend_from_slice(pending_space);
+                }
+                pending_space = &[];
+                out.extend_from_slice(&decoded);
+                i += len;
+                after_word = true;
+                continue;
+            }
+        }
+        if is_space(raw[i]) {
+            let start = i;
+            while i < raw.len() && is_space(raw[i]) {
+                i += 1;
+            }
+            if after_word {
+                pending_space = &raw[start..i];
+            } else {
+                out.extend_from_slice(&raw[start..i]);
+            }
+            continue;
+        }
+        out.extend_from_slice(pending_space);
+        pending_space = &[];
+        after_word = false;
+        out.push(raw[i]);
+        i += 1;
+    }
+    out.extend_from_slice(pending_space);
+    out
+}
+
+/// Decodes one encoded word at the start of `s`; returns the bytes (as UTF-8) and the length consumed.
+fn decode_word(s: &[u8]) -> Option<(Vec<u8>, usize)> {
+    let body = &s[2..];
+    let q1 = body.iter().position(|&b| b == b'?')?;
+    let charset = &body[..q1];
+    let rest = &body[q1 + 1..];
+    if rest.len() < 2 || rest[1] != b'?' {
+        return None;
+    }
+    let encoding = rest[0].to_ascii_uppercase();
+    let text_start = &rest[2..];
+    let end = text_start.windows(2).position(|w| w == b"?=")?;
+    let text = &text_start[..end];
+    if charset.is_empty()
+        || charset
+            .iter()
+            .chain(text)
+            .any(|&b| is_space(b) || !b.is_ascii_graphic())
+    {
+        return None;
+    }
+    let bytes = match encoding {
+        b'B' => base64::decode(text)?,
+        b'Q' => decode_q(text)?,
+        _ => return None,
+    };
+    // RFC 2231 allows `charset*language`.
+    let charset = charset
+        .split(|&b| b == b'*')
+        .next()
+        .unwrap_or(charset)
+        .to_ascii_lowercase();
+    let utf8 = match charset.as_slice() {
+        b"utf-8" | b"utf8" | b"us-ascii" | b"ascii" => bytes,
+        b"iso-8859-1" | b"latin1" | b"iso8859-1" | b"latin-1" => bytes
+            .iter()
+            .map(|&b| b as char)
+            .collect::<String>()
+            .into_bytes(),
+        _ => return None,
+    };
+    Some((utf8, 2 + q1 + 1 + 2 + end + 2))
+}
+
+fn decode_q(text: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        match text[i] {
+            b'_' => out.push(b' '),
+            b'=' => {
+                let hex = text.get(i + 1..i + 3)?;
+                let s = std::str::from_utf8(hex).ok()?;
+                out.push(u8::from_str_radix(s, 16).ok()?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> String {
+        String::from_utf8(decode_rfc2047(s.as_bytes())).unwrap()
+    }
+
+    #[test]
+    fn worked_examples_from_the_notes() {
+        assert_eq!(d("=?UTF-8?B?5pel5pys6Kqe?="), "日本語");
+        assert_eq!(d("=?UTF-8?Q?Mini=C3=B6?="), "Miniö");
+        assert_eq!(d("=?UTF-8?b?TWluacO2?="), "Miniö");
+        assert_eq!(d("=?utf-8?q?a_b?="), "a b");
+        assert_eq!(d("plain value"), "plain value");
+        assert_eq!(d("=?ISO-8859-1?Q?caf=E9?="), "café");
+    }
+
+    #[test]
+    fn adjacent_words_join_and_other_text_stays() {
+        assert_eq!(
+            d("=?UTF-8?B?5pel?= =?UTF-8?B?5pys?=\t=?UTF-8?B?6Kqe?="),
+            "日本語"
+        );
+        assert_eq!(d("a =?UTF-8?Q?b?= c"), "a b c");
+        assert_eq!(d("=?UTF-8?Q?x?= y"), "x y");
+    }
+
+    #[test]
+    fn malformed_words_are_kept_literally() {
+        for s in [
+            "=?UTF-8?B?***?=",
+            "=?UTF-8?X?abc?=",
+            "=?UTF-8?Q?abc",
+            "=?",
+            "=?UTF-8?Q?a=4?=",
+            "=?koi8-r?B?abcd?=",
+        ] {
+            assert_eq!(d(s), s);
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_survives_as_bytes() {
+        assert_eq!(decode_rfc2047(b"=?UTF-8?B?/w==?="), vec![0xff]);
+        assert_eq!(decode_rfc2047(b"raw\xff"), b"raw\xff".to_vec());
+    }
+
+    #[test]
+    fn headers_are_collected_sorted_and_combined() {
+        let h: Vec<(&str, &[u8])> = vec![
+            ("content-type", b"x"),
+            ("x-amz-meta-b", b"2"),
+            ("x-amz-meta-a", b"=?UTF-8?B?w7Y=?="),
+            ("x-amz-meta-b", b"3"),
+            ("x-amz-missing-meta", b"2"),
+        ];
+        let m = from_headers(h).unwrap();
+        assert_eq!(
+            m.entries,
+            vec![
+                ("a".to_string(), "ö".as_bytes().to_vec()),
+                ("b".to_string(), b"2,3".to_vec())
+            ]
+        );
+        assert_eq!(m.missing, Some(2));
+        assert!(from_headers([("x-amz-missing-meta", &b"x"[..])])
+            .unwrap_err()
+            .contains("x-amz-missing-meta"));
+    }
+}

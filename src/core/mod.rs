@@ -1,0 +1,11 @@
+//! The pure core: every function here is a function of its inputs (time is passed in).
+pub mod base64;
+pub mod endpoint;
+pub mod list;
+pub mod metadata;
+pub mod output;
+pub mod request;
+pub mod s3error;
+pub mod sigv4;
+pub mod uri;
+pub mod xml_text;

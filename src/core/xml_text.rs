@@ -1,0 +1,178 @@
+//! A small walker over quick-xml events that S3's XML needs: elements matched by local name (namespace
+//! prefixes ignored), text gathered from text, CDATA and entity or character references, and nothing trimmed.
+
+use quick_xml::events::Event;
+use quick_xml::Reader;
+
+/// What went wrong reading an XML body, with the byte offset where it went wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XmlError(pub String);
+
+impl std::fmt::Display for XmlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One step of the walk. `path` holds the local names from the root down to the current element.
+pub enum Step<'a> {
+    Open {
+        path: &'a [String],
+    },
+    /// `text` is the text directly inside the element (empty for `<a/>` and `<a></a>`).
+    Close {
+        path: &'a [String],
+        text: &'a str,
+    },
+}
+
+fn local_name(qname: &[u8]) -> &[u8] {
+    match qname.iter().rposition(|&b| b == b':') {
+        Some(i) => &qname[i + 1..],
+        None => qname,
+    }
+}
+
+fn name_string(qname: &[u8], at: u64) -> Result<String, XmlError> {
+    String::from_utf8(local_name(qname).to_vec())
+        .map_err(|_| XmlError(format!("element name is not UTF-8 at byte {at}")))
+}
+
+/// Walks a whole document, calling `on_step` for every element opened and closed. Fails on malformed or
+/// truncated input (an element left open at the end), and on a document with no root element.
+pub fn walk(
+    xml: &[u8],
+    mut on_step: impl FnMut(Step<'_>) -> Result<(), XmlError>,
+) -> Result<(), XmlError> {
+    let mut reader = Reader::from_reader(xml);
+    let mut path: Vec<String> = Vec::new();
+    let mut text = String::new();
+    let mut saw_root = false;
+    let mut buf = Vec::new();
+    loop {
+        let at = reader.buffer_position();
+        let event = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| XmlError(format!("malformed XML near byte {at}: {e}")))?;
+        match event {
+            Event::Start(start) => {
+                if path.is_empty() && saw_root {
+                    return Err(XmlError(format!("a second root element at byte {at}")));
+                }
+                saw_root = true;
+                path.push(name_string(start.name().as_ref(), at)?);
+                text.clear();
+                on_step(Step::Open { path: &path })?;
+            }
+            Event::Empty(start) => {
+                if path.is_empty() && saw_root {
+                    return Err(XmlError(format!("a second root element at byte {at}")));
+                }
+                saw_root = true;
+                path.push(name_string(start.name().as_ref(), at)?);
+                on_step(Step::Open { path: &path })?;
+                on_step(Step::Close {
+                    path: &path,
+                    text: "",
+                })?;
+                path.pop();
+                text.clear();
+            }
+            Event::End(end) => {
+                let name = name_string(end.name().as_ref(), at)?;
+                if path.last() != Some(&name) {
+                    return Err(XmlError(format!(
+                        "mismatched closing tag </{name}> at byte {at}"
+                    )));
+                }
+                on_step(Step::Close {
+                    path: &path,
+                    text: &text,
+                })?;
+                path.pop();
+                text.clear();
+            }
+            Event::Text(t) => {
+                let s = t
+                    .decode()
+                    .map_err(|e| XmlError(format!("text is not UTF-8 near byte {at}: {e}")))?;
+                text.push_str(&s);
+            }
+            Event::CData(t) => {
+                let s = t
+                    .decode()
+                    .map_err(|e| XmlError(format!("CDATA is not UTF-8 near byte {at}: {e}")))?;
+                text.push_str(&s);
+            }
+            Event::GeneralRef(r) => {
+                let resolved = r.resolve_char_ref().map_err(|e| {
+                    XmlError(format!("bad character reference near byte {at}: {e}"))
+                })?;
+                match resolved {
+                    Some(c) => text.push(c),
+                    None => {
+                        let name = r
+                            .decode()
+                            .map_err(|e| XmlError(format!("bad entity near byte {at}: {e}")))?;
+                        match quick_xml::escape::resolve_predefined_entity(&name) {
+                            Some(s) => text.push_str(s),
+                            None => {
+                                return Err(XmlError(format!(
+                                    "unknown entity &{name}; near byte {at}"
+                                )))
+                            }
+                        }
+                    }
+                }
+            }
+            Event::Eof => {
+                if let Some(open) = path.last() {
+                    return Err(XmlError(format!(
+                        "truncated XML: <{open}> is not closed at the end ({at} bytes)"
+                    )));
+                }
+                if !saw_root {
+                    return Err(XmlError("empty document: no root element".into()));
+                }
+                return Ok(());
+            }
+            Event::Decl(_) | Event::PI(_) | Event::Comment(_) | Event::DocType(_) => {}
+        }
+        buf.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(xml: &str) -> Result<Vec<(String, String)>, XmlError> {
+        let mut out = Vec::new();
+        walk(xml.as_bytes(), |step| {
+            if let Step::Close { path, text } = step {
+                out.push((path.join("/"), text.to_owned()));
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    #[test]
+    fn text_entities_cdata_and_prefixes() {
+        let got = collect("<?xml version='1.0'?><s3:A xmlns:s3='x'><s3:B> a&amp;b&#13;&#x41;<![CDATA[<c>]]></s3:B><C/></s3:A>").unwrap();
+        assert_eq!(got[0], ("A/B".into(), " a&b\rA<c>".into()));
+        assert_eq!(got[1], ("A/C".into(), "".into()));
+    }
+
+    #[test]
+    fn truncated_and_malformed_are_errors() {
+        assert!(collect("<A><B>x</B>").unwrap_err().0.contains("truncated"));
+        assert!(collect("<A><B>x</C></A>").is_err());
+        assert!(collect("").unwrap_err().0.contains("no root"));
+        assert!(collect("<A>&bogus;</A>")
+            .unwrap_err()
+            .0
+            .contains("unknown entity"));
+        assert!(collect("<A/><B/>").is_err());
+    }
+}

@@ -1,0 +1,98 @@
+//! The `s3meta` binary: parse, run, map the outcome to an exit code. The work is in the library.
+#![forbid(unsafe_code)]
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+
+use s3meta::cli::{self, Command, ProcessEnvironment, ProgressMode, ScanConfig};
+use s3meta::core::sigv4::{Signer, SigningSettings};
+use s3meta::error::Error;
+use s3meta::shell::client::HttpClient;
+use s3meta::shell::fetch::Context;
+use s3meta::shell::scan::{scan, ScanOptions};
+
+fn main() {
+    let args: Vec<String> = match std::env::args_os()
+        .skip(1)
+        .map(|a| a.into_string())
+        .collect()
+    {
+        Ok(args) => args,
+        Err(bad) => fail(&Error::Usage(format!(
+            "argument {bad:?} is not valid UTF-8"
+        ))),
+    };
+    let command = match cli::parse(&args, &ProcessEnvironment) {
+        Ok(c) => c,
+        Err(e) => fail(&e),
+    };
+    match command {
+        Command::Help => print!("{}", cli::USAGE),
+        Command::Version => println!("s3meta {}", env!("CARGO_PKG_VERSION")),
+        Command::Scan(config) => std::process::exit(run_scan(*config)),
+    }
+}
+
+fn fail(e: &Error) -> ! {
+    eprintln!("s3meta: {e}");
+    std::process::exit(e.exit_code());
+}
+
+fn run_scan(config: ScanConfig) -> i32 {
+    let mut out: Box<dyn Write> = match &config.output {
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => Box::new(f),
+            Err(e) => fail(&Error::Usage(format!(
+                "cannot create {}: {e}",
+                path.display()
+            ))),
+        },
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let progress = match config.progress {
+        ProgressMode::Never => false,
+        ProgressMode::Always => true,
+        ProgressMode::Auto => std::io::stderr().is_terminal(),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => fail(&Error::Fatal(format!("cannot start the runtime: {e}"))),
+    };
+    let signer = config
+        .credentials
+        .clone()
+        .map(|c| Signer::new(c, &config.region, "s3", SigningSettings::S3));
+    let opts = ScanOptions {
+        prefix: config.prefix.clone().into_bytes(),
+        start_after: config.start_after.clone().map(String::into_bytes),
+        max_keys: config.max_keys,
+        concurrency: config.concurrency,
+        include_all: config.include_all,
+        format: config.format,
+        progress,
+    };
+    let report = runtime.block_on(async {
+        let client = HttpClient::new(
+            config.target.endpoint.scheme,
+            config.concurrency,
+            config.timeout,
+        );
+        let ctx = Arc::new(Context {
+            client,
+            target: config.target.clone(),
+            signer,
+            retry: config.retry,
+            timeout: config.timeout,
+        });
+        scan(ctx, opts, &mut *out).await
+    });
+    drop(out);
+    if let Some(e) = &report.fatal {
+        eprintln!("s3meta: {e}");
+    }
+    eprintln!("{}", report.summary_line());
+    report.exit_code()
+}

@@ -1,0 +1,90 @@
+//! The one shared HTTP/1.1 keep-alive connection pool every request goes through.
+
+use std::time::Duration;
+
+use http_body_util::Empty;
+use hyper::body::{Bytes, Incoming};
+use hyper::Response;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+use crate::core::endpoint::Scheme;
+use crate::core::request::HttpRequest;
+
+/// How many response headers we accept: objects may carry 100+ metadata entries (RGW allows it; an SDK
+/// with hyper's default limit of 100 fails on them).
+const MAX_RESPONSE_HEADERS: usize = 4096;
+/// Room for those headers: 100 entries of 2 KB each and then some.
+const MAX_HEADER_BYTES: usize = 1 << 20;
+/// Below the idle timeouts of S3 servers (AWS closes idle connections after about 20 s, some stores
+/// sooner), so that we rarely send on a connection the server is closing.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
+
+#[derive(Clone)]
+pub struct HttpClient {
+    inner: Client<HttpConnector, Empty<Bytes>>,
+    scheme: Scheme,
+}
+
+/// A request that got no HTTP response: connection refused or reset, a protocol error, …
+#[derive(Debug)]
+pub struct TransportError(pub String);
+
+impl HttpClient {
+    /// A pool keeping up to `max_idle` connections open (at least the number of requests in flight).
+    pub fn new(scheme: Scheme, max_idle: usize, connect_timeout: Duration) -> HttpClient {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(connect_timeout));
+        connector.set_keepalive(Some(Duration::from_secs(30)));
+        let inner = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+            .pool_max_idle_per_host(max_idle)
+            .http1_max_headers(MAX_RESPONSE_HEADERS)
+            .http1_max_buf_size(MAX_HEADER_BYTES)
+            .retry_canceled_requests(true)
+            .set_host(false)
+            .build(connector);
+        HttpClient { inner, scheme }
+    }
+
+    /// Sends a request built by the core, byte for byte.
+    pub async fn send(&self, req: &HttpRequest) -> Result<Response<Incoming>, TransportError> {
+        let uri = format!(
+            "{}://{}{}",
+            self.scheme.as_str(),
+            req.host,
+            req.path_and_query
+        );
+        let mut builder = hyper::Request::builder()
+            .method(req.method)
+            .uri(uri)
+            .header("host", &req.host);
+        for (name, value) in &req.headers {
+            builder = builder.header(*name, value);
+        }
+        let request = builder
+            .body(Empty::new())
+            .map_err(|e| TransportError(format!("cannot build request: {e}")))?;
+        self.inner
+            .request(request)
+            .await
+            .map_err(|e| TransportError(error_chain(&e)))
+    }
+}
+
+/// An error and its causes on one line: hyper-util's own message ("client error (Connect)") says little.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}

@@ -1,0 +1,232 @@
+//! One LIST page or one HEAD, sent through the pool with timeouts and retries, and read into core types.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::Response;
+use time::OffsetDateTime;
+
+use super::client::{HttpClient, TransportError};
+use super::retry::{Jitter, RetryPolicy};
+use crate::core::endpoint::BucketTarget;
+use crate::core::list::{parse_list_page, ListPage};
+use crate::core::metadata::{self, ObjectMetadata};
+use crate::core::request::{self, HttpRequest, ListParams};
+use crate::core::s3error::{self, parse_error};
+use crate::core::sigv4::Signer;
+use crate::error::Error;
+
+/// A LIST page larger than this is refused rather than buffered (1,000 keys of 1 KiB are ~1.5 MB).
+const MAX_LIST_BODY: usize = 64 << 20;
+/// An error body larger than this is not read.
+const MAX_ERROR_BODY: usize = 64 << 10;
+
+/// Everything a request needs, shared by every task of a scan.
+pub struct Context {
+    pub client: HttpClient,
+    pub target: BucketTarget,
+    pub signer: Option<Signer>,
+    pub retry: RetryPolicy,
+    pub timeout: Duration,
+}
+
+/// What one HEAD found.
+#[derive(Debug)]
+pub enum HeadOutcome {
+    Found(ObjectMetadata),
+    /// 404: deleted since it was listed.
+    Vanished,
+    /// Gave up; the cause, for the user.
+    Failed(String),
+}
+
+enum Attempt<T> {
+    Done(T),
+    Retry(String),
+}
+
+async fn send(ctx: &Context, req: &HttpRequest) -> Result<Response<Incoming>, String> {
+    match tokio::time::timeout(ctx.timeout, ctx.client.send(req)).await {
+        Err(_) => Err(format!(
+            "no response within {} s",
+            ctx.timeout.as_secs_f64()
+        )),
+        Ok(Err(TransportError(e))) => Err(e),
+        Ok(Ok(resp)) => Ok(resp),
+    }
+}
+
+async fn read_body(
+    resp: Response<Incoming>,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Vec<u8>, String> {
+    let body = Limited::new(resp.into_body(), limit);
+    match tokio::time::timeout(timeout, body.collect()).await {
+        Err(_) => Err(format!(
+            "response body not received within {} s",
+            timeout.as_secs_f64()
+        )),
+        Ok(Err(e)) => Err(format!("reading the response body: {e}")),
+        Ok(Ok(collected)) => Ok(collected.to_bytes().to_vec()),
+    }
+}
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+/// HEADs one object, retrying connection errors, timeouts and 5xx. 404 is `Vanished`, not a failure.
+pub async fn head(ctx: &Context, key: &[u8], jitter: &mut Jitter) -> HeadOutcome {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let req = request::head_object(&ctx.target, key, ctx.signer.as_ref(), now());
+        let result = match send(ctx, &req).await {
+            Err(cause) => Attempt::Retry(cause),
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                match status {
+                    200 => {
+                        let headers = resp
+                            .headers()
+                            .iter()
+                            .map(|(n, v)| (n.as_str(), v.as_bytes()));
+                        match metadata::from_headers(headers) {
+                            Ok(meta) => Attempt::Done(HeadOutcome::Found(meta)),
+                            Err(cause) => Attempt::Done(HeadOutcome::Failed(cause)),
+                        }
+                    }
+                    404 => Attempt::Done(HeadOutcome::Vanished),
+                    s if s3error::is_retryable(s, None) => {
+                        Attempt::Retry(format!("HEAD answered {}", status_text(s)))
+                    }
+                    s => Attempt::Done(HeadOutcome::Failed(format!(
+                        "HEAD answered {} ({})",
+                        status_text(s),
+                        s3error::hint(s, None)
+                    ))),
+                }
+            }
+        };
+        match result {
+            Attempt::Done(outcome) => return outcome,
+            Attempt::Retry(cause) if attempt >= ctx.retry.max_attempts => {
+                return HeadOutcome::Failed(format!("{cause} (gave up after {attempt} attempts)"))
+            }
+            Attempt::Retry(_) => tokio::time::sleep(ctx.retry.delay(attempt, jitter)).await,
+        }
+    }
+}
+
+fn status_text(status: u16) -> String {
+    match hyper::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+    {
+        Some(reason) => format!("{status} {reason}"),
+        None => status.to_string(),
+    }
+}
+
+/// Describes an S3 error response in one line: code, status, message and what to check.
+fn describe_error(op: &str, status: u16, body: &[u8]) -> (bool, String) {
+    match parse_error(body) {
+        Ok(err) => {
+            let code = err.code.as_deref();
+            let mut line = format!(
+                "{op} failed: {} ({})",
+                code.unwrap_or("no error code"),
+                status_text(status)
+            );
+            if let Some(message) = err.message.as_deref().filter(|m| !m.is_empty()) {
+                line.push_str(": ");
+                line.push_str(&crate::shell::progress::escape_for_terminal(
+                    message.as_bytes(),
+                ));
+            }
+            if let Some(region) = err.other("Region") {
+                line.push_str(&format!(" [server says region {:?}]", region));
+            }
+            line.push_str(" — ");
+            line.push_str(s3error::hint(status, code));
+            (s3error::is_retryable(status, code), line)
+        }
+        Err(_) => (
+            s3error::is_retryable(status, None),
+            format!(
+                "{op} failed: {} with no S3 error body — {}",
+                status_text(status),
+                s3error::hint(status, None)
+            ),
+        ),
+    }
+}
+
+/// Fetches and parses one ListObjectsV2 page. A non-retryable S3 error, or retries used up, is fatal.
+pub async fn list_page(
+    ctx: &Context,
+    params: &ListParams<'_>,
+    jitter: &mut Jitter,
+) -> Result<ListPage, Error> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let req = request::list_objects_v2(&ctx.target, params, ctx.signer.as_ref(), now());
+        let result: Attempt<Result<ListPage, Error>> = match send(ctx, &req).await {
+            Err(cause) => Attempt::Retry(format!("ListObjectsV2 to {}: {cause}", req.host)),
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                let limit = if status == 200 {
+                    MAX_LIST_BODY
+                } else {
+                    MAX_ERROR_BODY
+                };
+                match read_body(resp, limit, ctx.timeout).await {
+                    Err(cause) => Attempt::Retry(format!("ListObjectsV2: {cause}")),
+                    Ok(body) if status == 200 => match parse_list_page(&body) {
+                        Ok(page) => Attempt::Done(Ok(page)),
+                        Err(xml_err) => {
+                            // An <Error> inside a 200 (SlowDown, InternalError) is an error, not a listing.
+                            match parse_error(&body) {
+                                Ok(_) => {
+                                    let (retryable, line) = describe_error("ListObjectsV2", status, &body);
+                                    if retryable {
+                                        Attempt::Retry(line)
+                                    } else {
+                                        Attempt::Done(Err(Error::Fatal(line)))
+                                    }
+                                }
+                                Err(_) => Attempt::Done(Err(Error::Fatal(format!(
+                                    "ListObjectsV2 answered 200 with a body that is not a listing: {xml_err}"
+                                )))),
+                            }
+                        }
+                    },
+                    Ok(body) => {
+                        let (retryable, line) = describe_error("ListObjectsV2", status, &body);
+                        if retryable {
+                            Attempt::Retry(line)
+                        } else {
+                            Attempt::Done(Err(Error::Fatal(line)))
+                        }
+                    }
+                }
+            }
+        };
+        match result {
+            Attempt::Done(r) => return r,
+            Attempt::Retry(cause) if attempt >= ctx.retry.max_attempts => {
+                return Err(Error::Fatal(format!(
+                    "{cause} (gave up after {attempt} attempts)"
+                )))
+            }
+            Attempt::Retry(_) => tokio::time::sleep(ctx.retry.delay(attempt, jitter)).await,
+        }
+    }
+}
+
+/// The shared context, as tasks hold it.
+pub type SharedContext = Arc<Context>;
