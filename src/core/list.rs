@@ -11,6 +11,9 @@ use super::xml_text::{walk, Step, XmlError};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListEntry {
     pub key: Vec<u8>,
+    /// The key's text as the server sent it, when form-decoding changed it. A server that claims
+    /// `EncodingType=url` without encoding (s3s-fs does) is caught by a HEAD of this on a 404.
+    pub key_as_sent: Option<Vec<u8>>,
     pub last_modified: Option<String>,
     pub etag: Option<String>,
     pub size: Option<u64>,
@@ -36,6 +39,42 @@ pub struct ListPage {
     pub is_truncated: bool,
     pub contents: Vec<ListEntry>,
     pub common_prefixes: Vec<Vec<u8>>,
+    /// True when the page said `EncodingType=url` but its text cannot be URL-encoded (a raw space, `%zz`,
+    /// a control character, non-ASCII…): the server echoed the parameter without encoding, so nothing
+    /// on the page was decoded.
+    pub encoding_ignored: bool,
+}
+
+/// How to read keys in a page that says `EncodingType=url`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyEncoding {
+    /// Decode, unless the page's text proves it was not encoded.
+    Auto,
+    /// Never decode: an earlier page proved this server echoes `EncodingType=url` without encoding.
+    Raw,
+}
+
+/// Whether `text` can be the output of a URL encoder: only characters encoders leave alone, and every
+/// `%` followed by two hex digits. AWS, MinIO, Garage and RGW output always passes; raw keys often do not.
+pub fn could_be_url_encoded(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' => {
+                if i + 2 >= b.len() || !b[i + 1].is_ascii_hexdigit() || !b[i + 2].is_ascii_hexdigit() {
+                    return false;
+                }
+                i += 3;
+                continue;
+            }
+            c if c.is_ascii_alphanumeric() => {}
+            b'-' | b'_' | b'.' | b'~' | b'/' | b'*' | b'+' | b'!' | b'\'' | b'(' | b')' | b',' | b';' | b':' | b'@' | b'=' | b'&' | b'$' => {}
+            _ => return false,
+        }
+        i += 1;
+    }
+    true
 }
 
 impl ListPage {
@@ -76,6 +115,11 @@ fn truncate(s: &str) -> &str {
 
 /// Parses a `ListBucketResult` body. Any other root (for example an `<Error>` inside a 200) is an error.
 pub fn parse_list_page(xml: &[u8]) -> Result<ListPage, XmlError> {
+    parse_list_page_with(xml, KeyEncoding::Auto)
+}
+
+/// [`parse_list_page`], told how to treat `EncodingType=url`.
+pub fn parse_list_page_with(xml: &[u8], encoding: KeyEncoding) -> Result<ListPage, XmlError> {
     let mut page = ListPage::default();
     // Raw text of the fields that may need decoding; decoded at the end, once EncodingType is known
     // (MinIO sends EncodingType last).
@@ -142,19 +186,18 @@ pub fn parse_list_page(xml: &[u8]) -> Result<ListPage, XmlError> {
     if raw_keys.len() != page.contents.len() {
         return Err(XmlError("a <Contents> element was not closed".into()));
     }
-    let decode = page
-        .encoding_type
-        .as_deref()
-        .is_some_and(|e| e.eq_ignore_ascii_case("url"));
-    let convert = |s: String| {
-        if decode {
-            form_decode(s.as_bytes())
-        } else {
-            s.into_bytes()
-        }
-    };
+    let says_url = page.encoding_type.as_deref().is_some_and(|e| e.eq_ignore_ascii_case("url"));
+    let all_text_encodable =
+        || raw_keys.iter().chain(&raw_prefixes).chain(raw_top.iter().flatten()).all(|t| could_be_url_encoded(t));
+    let decode = says_url && encoding == KeyEncoding::Auto && all_text_encodable();
+    page.encoding_ignored = says_url && !decode;
+    let convert = |s: String| if decode { form_decode(s.as_bytes()) } else { s.into_bytes() };
     for (entry, raw) in page.contents.iter_mut().zip(raw_keys) {
-        entry.key = convert(raw);
+        let key = convert(raw.clone());
+        if key != raw.as_bytes() {
+            entry.key_as_sent = Some(raw.into_bytes());
+        }
+        entry.key = key;
     }
     page.common_prefixes = raw_prefixes.into_iter().map(convert).collect();
     let [prefix, delimiter, start_after, marker, next_marker] = raw_top;
@@ -169,6 +212,32 @@ pub fn parse_list_page(xml: &[u8]) -> Result<ListPage, XmlError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encodable_text() {
+        for ok in ["photos/summer+2024/100%25.csv", "a%2Fb", "x*y~z", "test_file%283%29.png", ""] {
+            assert!(could_be_url_encoded(ok), "{ok}");
+        }
+        for raw in ["a b", "100%", "%zz", "%4", "k\u{1}", "\u{65e5}", "a<b", "q\"", "back\\slash"] {
+            assert!(!could_be_url_encoded(raw), "{raw}");
+        }
+    }
+
+    #[test]
+    fn a_server_that_echoes_encoding_type_without_encoding_is_read_raw() {
+        let xml = b"<ListBucketResult><EncodingType>url</EncodingType><Contents><Key>a+b</Key></Contents><Contents><Key>c d%zz</Key></Contents></ListBucketResult>";
+        let page = parse_list_page(xml).unwrap();
+        assert!(page.encoding_ignored);
+        assert_eq!(page.contents[0].key, b"a+b");
+        assert_eq!(page.contents[0].key_as_sent, None);
+        // Alone, `a+b` is ambiguous: decoded, with the text as sent kept for a second look.
+        let xml = b"<ListBucketResult><EncodingType>url</EncodingType><Contents><Key>a+b</Key></Contents></ListBucketResult>";
+        let page = parse_list_page(xml).unwrap();
+        assert_eq!(page.contents[0].key, b"a b");
+        assert_eq!(page.contents[0].key_as_sent.as_deref(), Some(&b"a+b"[..]));
+        let page = parse_list_page_with(xml, KeyEncoding::Raw).unwrap();
+        assert_eq!(page.contents[0].key, b"a+b");
+    }
 
     #[test]
     fn error_root_is_rejected() {

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use super::client::{HttpClient, TransportError};
 use super::retry::{Jitter, RetryPolicy};
 use crate::core::endpoint::BucketTarget;
-use crate::core::list::{parse_list_page, ListPage};
+use crate::core::list::{parse_list_page_with, KeyEncoding, ListPage};
 use crate::core::metadata::{self, ObjectMetadata};
 use crate::core::request::{self, HttpRequest, ListParams};
 use crate::core::s3error::{self, parse_error};
@@ -35,7 +35,8 @@ pub struct Context {
 /// What one HEAD found.
 #[derive(Debug)]
 pub enum HeadOutcome {
-    Found(ObjectMetadata),
+    /// The metadata, and the ETag the HEAD returned (used when the listing had none).
+    Found(ObjectMetadata, Option<String>),
     /// 404: deleted since it was listed.
     Vanished,
     /// Gave up; the cause, for the user.
@@ -90,12 +91,10 @@ pub async fn head(ctx: &Context, key: &[u8], jitter: &mut Jitter) -> HeadOutcome
                 let status = resp.status().as_u16();
                 match status {
                     200 => {
-                        let headers = resp
-                            .headers()
-                            .iter()
-                            .map(|(n, v)| (n.as_str(), v.as_bytes()));
+                        let headers = resp.headers().iter().map(|(n, v)| (n.as_str(), v.as_bytes()));
+                        let etag = resp.headers().get("etag").and_then(|v| v.to_str().ok()).map(str::to_owned);
                         match metadata::from_headers(headers) {
-                            Ok(meta) => Attempt::Done(HeadOutcome::Found(meta)),
+                            Ok(meta) => Attempt::Done(HeadOutcome::Found(meta, etag)),
                             Err(cause) => Attempt::Done(HeadOutcome::Failed(cause)),
                         }
                     }
@@ -169,6 +168,7 @@ fn describe_error(op: &str, status: u16, body: &[u8]) -> (bool, String) {
 pub async fn list_page(
     ctx: &Context,
     params: &ListParams<'_>,
+    encoding: KeyEncoding,
     jitter: &mut Jitter,
 ) -> Result<ListPage, Error> {
     let mut attempt = 0;
@@ -186,7 +186,7 @@ pub async fn list_page(
                 };
                 match read_body(resp, limit, ctx.timeout).await {
                     Err(cause) => Attempt::Retry(format!("ListObjectsV2: {cause}")),
-                    Ok(body) if status == 200 => match parse_list_page(&body) {
+                    Ok(body) if status == 200 => match parse_list_page_with(&body, encoding) {
                         Ok(page) => Attempt::Done(Ok(page)),
                         Err(xml_err) => {
                             // An <Error> inside a 200 (SlowDown, InternalError) is an error, not a listing.

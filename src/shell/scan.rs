@@ -19,7 +19,7 @@ use tokio::task::JoinSet;
 use super::fetch::{self, Context, HeadOutcome};
 use super::progress::{quote_key, summary_line, Counters, ProgressLine};
 use super::retry::Jitter;
-use crate::core::list::ListEntry;
+use crate::core::list::{KeyEncoding, ListEntry};
 use crate::core::output::{encode, Format, Record};
 use crate::core::request::ListParams;
 use crate::error::Error;
@@ -84,6 +84,8 @@ enum ListerMessage {
 async fn run_lister(ctx: Arc<Context>, opts: ScanOptions, tx: mpsc::Sender<ListerMessage>) {
     let mut jitter = Jitter::from_clock();
     let mut token: Option<String> = None;
+    // Once a page proves the server echoes EncodingType=url without encoding, read every later page raw.
+    let mut encoding = KeyEncoding::Auto;
     loop {
         let params = ListParams {
             prefix: &opts.prefix,
@@ -95,13 +97,16 @@ async fn run_lister(ctx: Arc<Context>, opts: ScanOptions, tx: mpsc::Sender<Liste
             },
             max_keys: opts.max_keys,
         };
-        let page = match fetch::list_page(&ctx, &params, &mut jitter).await {
+        let page = match fetch::list_page(&ctx, &params, encoding, &mut jitter).await {
             Ok(page) => page,
             Err(e) => {
                 let _ = tx.send(ListerMessage::Fatal(e)).await;
                 return;
             }
         };
+        if page.encoding_ignored {
+            encoding = KeyEncoding::Raw;
+        }
         let next = if page.is_truncated {
             match page.next_continuation_token {
                 Some(t) if !t.is_empty() => Ok(Some(t)),
@@ -152,7 +157,7 @@ impl Emitter<'_> {
     fn emit(&mut self, f: Finished) -> Result<(), Error> {
         self.counters.heads += 1;
         match f.outcome {
-            HeadOutcome::Found(meta) => {
+            HeadOutcome::Found(meta, head_etag) => {
                 if !meta.is_empty() {
                     self.counters.with_metadata += 1;
                 }
@@ -161,7 +166,7 @@ impl Emitter<'_> {
                         key: &f.entry.key,
                         size: f.entry.size,
                         last_modified: f.entry.last_modified.as_deref(),
-                        etag: f.entry.etag.as_deref(),
+                        etag: f.entry.etag.as_deref().or(head_etag.as_deref()),
                         metadata: &meta,
                     };
                     encode(self.format, &record, &mut self.buf);
@@ -241,7 +246,16 @@ pub async fn scan(ctx: Arc<Context>, opts: ScanOptions, out: &mut dyn Write) -> 
             let ctx = ctx.clone();
             let mut jitter = Jitter::new(seed ^ seq.wrapping_mul(0x9E37_79B9_7F4A_7C15));
             heads.spawn(async move {
-                let outcome = fetch::head(&ctx, &entry.key, &mut jitter).await;
+                let mut entry = entry;
+                let mut outcome = fetch::head(&ctx, &entry.key, &mut jitter).await;
+                if let (HeadOutcome::Vanished, Some(as_sent)) = (&outcome, entry.key_as_sent.take()) {
+                    // The server may have claimed EncodingType=url without encoding: try the key as sent.
+                    let second = fetch::head(&ctx, &as_sent, &mut jitter).await;
+                    if matches!(second, HeadOutcome::Found(..)) {
+                        entry.key = as_sent;
+                        outcome = second;
+                    }
+                }
                 (seq, Finished { entry, outcome })
             });
         }
