@@ -1,0 +1,227 @@
+//! Helpers shared by the integration tests: running the real binary, finding the real servers that
+//! tests/run.sh started, and a scripted HTTP server for the faults real servers will not produce.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+
+/// What one run of the binary did.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+fn finish(out: Output) -> Run {
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Runs `s3meta` with `args` and exactly the environment given (nothing inherited but PATH).
+pub fn s3meta(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3meta"));
+    cmd.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).env("HOME", "/nonexistent");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    finish(cmd.output().expect("run s3meta"))
+}
+
+/// A real S3 server started by tests/run.sh.
+#[derive(Clone, Debug)]
+pub struct Server {
+    pub name: String,
+    pub endpoint: String,
+    pub access_key: String,
+    pub secret_key: String,
+}
+
+impl Server {
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![("AWS_ACCESS_KEY_ID", self.access_key.clone()), ("AWS_SECRET_ACCESS_KEY", self.secret_key.clone())]
+    }
+
+    /// Runs a scan against this server with its credentials.
+    pub fn scan(&self, args: &[&str]) -> Run {
+        let mut all = vec!["scan"];
+        all.extend_from_slice(args);
+        all.push("--endpoint-url");
+        all.push(&self.endpoint);
+        let env = self.env();
+        let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        s3meta(&all, &env_refs)
+    }
+}
+
+fn parse_env_file(path: &Path) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .filter_map(|l| l.strip_prefix("export "))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// The servers named in S3META_TEST_SERVERS (`name=credentials.env;…`). Without it the tests that need
+/// them are skipped — unless S3META_REQUIRE_SERVERS is set, as tests/run.sh does.
+pub fn servers() -> Vec<Server> {
+    let spec = std::env::var("S3META_TEST_SERVERS").unwrap_or_default();
+    if spec.is_empty() {
+        assert!(
+            std::env::var_os("S3META_REQUIRE_SERVERS").is_none(),
+            "S3META_REQUIRE_SERVERS is set but S3META_TEST_SERVERS is empty"
+        );
+        eprintln!("skipped: no real S3 servers (run tests/run.sh)");
+        return Vec::new();
+    }
+    spec.split(';')
+        .filter(|s| !s.is_empty())
+        .map(|item| {
+            let (name, file) = item.split_once('=').expect("name=file");
+            let vars = parse_env_file(Path::new(file));
+            let get = |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).expect(k);
+            Server {
+                name: name.to_string(),
+                endpoint: get("S3_ENDPOINT"),
+                access_key: get("AWS_ACCESS_KEY_ID"),
+                secret_key: get("AWS_SECRET_ACCESS_KEY"),
+            }
+        })
+        .collect()
+}
+
+/// A request as the scripted server saw it.
+#[derive(Debug, Clone)]
+pub struct SeenRequest {
+    pub method: String,
+    pub target: String,
+}
+
+/// What the scripted server does with one request.
+pub enum Reply {
+    /// Status, extra headers (values as bytes: servers may send any), body.
+    Http(u16, Vec<(String, Vec<u8>)>, Vec<u8>),
+    /// Close the connection without answering.
+    Close,
+}
+
+/// A scripted HTTP/1.1 server on 127.0.0.1 (a port below 32768), one thread per connection, keep-alive.
+pub struct ScriptedServer {
+    pub endpoint: String,
+    pub requests: Arc<AtomicUsize>,
+}
+
+fn bind_low_port() -> TcpListener {
+    let start = 20000 + (std::process::id() as u16 % 5000) + (rand_offset() % 5000);
+    for port in (start..32000).chain(20000..start) {
+        if let Ok(l) = TcpListener::bind(("127.0.0.1", port)) {
+            return l;
+        }
+    }
+    panic!("no free port below 32000");
+}
+
+fn rand_offset() -> u16 {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    (NEXT.fetch_add(97, Ordering::Relaxed) as u16).wrapping_add(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_micros() as u16).unwrap_or(0),
+    )
+}
+
+impl ScriptedServer {
+    pub fn start(handler: impl Fn(&SeenRequest) -> Reply + Send + Sync + 'static) -> ScriptedServer {
+        let listener = bind_low_port();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let handler = Arc::new(handler);
+        let requests = Arc::new(AtomicUsize::new(0));
+        let count = requests.clone();
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let handler = handler.clone();
+                let count = count.clone();
+                thread::spawn(move || serve(stream, &*handler, &count));
+            }
+        });
+        ScriptedServer { endpoint, requests }
+    }
+}
+
+fn serve(stream: TcpStream, handler: &dyn Fn(&SeenRequest) -> Reply, count: &AtomicUsize) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut parts = line.split_whitespace();
+        let method = parts.next().unwrap_or("").to_string();
+        let target = parts.next().unwrap_or("").to_string();
+        let mut content_length = 0usize;
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                return;
+            }
+            if h == "\r\n" {
+                break;
+            }
+            if let Some((n, v)) = h.split_once(':') {
+                if n.eq_ignore_ascii_case("content-length") {
+                    content_length = v.trim().parse().unwrap_or(0);
+                }
+            }
+        }
+        let mut body = vec![0; content_length];
+        let _ = reader.read_exact(&mut body);
+        count.fetch_add(1, Ordering::SeqCst);
+        let req = SeenRequest { method: method.clone(), target };
+        match handler(&req) {
+            Reply::Close => return,
+            Reply::Http(status, headers, body) => {
+                let mut bytes = format!("HTTP/1.1 {status} X\r\ncontent-length: {}\r\n", body.len()).into_bytes();
+                for (n, v) in headers {
+                    bytes.extend_from_slice(n.as_bytes());
+                    bytes.extend_from_slice(b": ");
+                    bytes.extend_from_slice(&v);
+                    bytes.extend_from_slice(b"\r\n");
+                }
+                bytes.extend_from_slice(b"\r\n");
+                if method != "HEAD" {
+                    bytes.extend_from_slice(&body);
+                }
+                if writer.write_all(&bytes).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// A ListObjectsV2 page with the given keys.
+pub fn list_xml(keys: &[&str], next_token: Option<&str>, truncated: bool) -> Vec<u8> {
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Name>bkt</Name>");
+    xml.push_str(&format!("<IsTruncated>{truncated}</IsTruncated>"));
+    if let Some(t) = next_token {
+        xml.push_str(&format!("<NextContinuationToken>{t}</NextContinuationToken>"));
+    }
+    for k in keys {
+        xml.push_str(&format!("<Contents><Key>{k}</Key><LastModified>2026-11-20T10:00:00.000Z</LastModified><ETag>&quot;e&quot;</ETag><Size>1</Size></Contents>"));
+    }
+    xml.push_str("</ListBucketResult>");
+    xml.into_bytes()
+}
+
+/// 200 with user metadata `a: 1`.
+pub fn head_ok() -> Reply {
+    Reply::Http(200, vec![("x-amz-meta-a".into(), b"1".to_vec()), ("etag".into(), b"\"e\"".to_vec())], Vec::new())
+}

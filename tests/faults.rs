@@ -1,0 +1,215 @@
+//! The real binary against a scripted HTTP server that misbehaves in the ways real servers rarely do on
+//! demand: malformed XML, lost or repeated continuation tokens, closed connections, 5xx, 404, 403.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use common::{head_ok, list_xml, s3meta, Reply, ScriptedServer};
+
+fn scan(server: &ScriptedServer, extra: &[&str]) -> common::Run {
+    let mut args = vec!["scan", "s3://bkt", "--endpoint-url", &server.endpoint, "--no-sign-request", "--retries", "3"];
+    args.extend_from_slice(extra);
+    s3meta(&args, &[])
+}
+
+fn is_list(target: &str) -> bool {
+    target.starts_with("/bkt?")
+}
+
+#[test]
+fn malformed_listing_is_fatal_with_a_clear_message() {
+    let server = ScriptedServer::start(|_| Reply::Http(200, vec![], b"<ListBucketResult><Contents><Key>a</Key>".to_vec()));
+    let run = scan(&server, &[]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("truncated XML"), "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+}
+
+#[test]
+fn truncated_without_token_reports_what_was_listed_then_fails() {
+    let server = ScriptedServer::start(|r| {
+        if is_list(&r.target) {
+            Reply::Http(200, vec![], list_xml(&["a", "b"], None, true))
+        } else {
+            head_ok()
+        }
+    });
+    let run = scan(&server, &["--format", "text"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("NextContinuationToken"), "{}", run.stderr);
+    assert_eq!(run.stdout, "a\ta=1\nb\ta=1\n");
+}
+
+#[test]
+fn a_repeated_continuation_token_is_a_loop() {
+    let server = ScriptedServer::start(|r| {
+        if is_list(&r.target) {
+            if r.target.contains("continuation-token=T") {
+                Reply::Http(200, vec![], list_xml(&["c"], Some("T"), true))
+            } else {
+                Reply::Http(200, vec![], list_xml(&["a", "b"], Some("T"), true))
+            }
+        } else {
+            head_ok()
+        }
+    });
+    let run = scan(&server, &["--format", "text"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("loop"), "{}", run.stderr);
+    assert_eq!(run.stdout, "a\ta=1\nb\ta=1\nc\ta=1\n");
+}
+
+#[test]
+fn pages_follow_the_token_and_output_keeps_key_order() {
+    let server = ScriptedServer::start(|r| {
+        if is_list(&r.target) {
+            if r.target.contains("continuation-token=1%2Bx%2F%3D") {
+                Reply::Http(200, vec![], list_xml(&["k3", "k4"], None, false))
+            } else {
+                // A real-looking token with '+', '/' and '=' must come back exactly, percent-encoded.
+                Reply::Http(200, vec![], list_xml(&["k1", "k2"], Some("1+x/="), true))
+            }
+        } else if r.target == "/bkt/k1" {
+            // The first object is slow: later ones finish first, and must still be printed after it.
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            head_ok()
+        } else {
+            head_ok()
+        }
+    });
+    let run = scan(&server, &["--format", "text"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "k1\ta=1\nk2\ta=1\nk3\ta=1\nk4\ta=1\n");
+    assert!(run.stderr.contains("listed=4 heads=4 with_metadata=4 printed=4 vanished=0 failed=0"), "{}", run.stderr);
+}
+
+#[test]
+fn connections_closed_on_one_key_fail_that_key_only() {
+    let server = ScriptedServer::start(|r| {
+        if is_list(&r.target) {
+            Reply::Http(200, vec![], list_xml(&["bad", "good"], None, false))
+        } else if r.target == "/bkt/bad" {
+            Reply::Close
+        } else {
+            head_ok()
+        }
+    });
+    let run = scan(&server, &["--format", "text"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.stdout, "good\ta=1\n");
+    assert!(run.stderr.contains("s3meta: failed \"bad\":"), "{}", run.stderr);
+    assert!(run.stderr.contains("gave up after 3 attempts"), "{}", run.stderr);
+    assert!(run.stderr.contains("failed=1"), "{}", run.stderr);
+}
+
+#[test]
+fn transient_errors_are_retried() {
+    let heads = Arc::new(AtomicUsize::new(0));
+    let lists = Arc::new(AtomicUsize::new(0));
+    let (h, l) = (heads.clone(), lists.clone());
+    let server = ScriptedServer::start(move |r| {
+        if is_list(&r.target) {
+            if l.fetch_add(1, Ordering::SeqCst) == 0 {
+                let body = b"<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>".to_vec();
+                return Reply::Http(503, vec![], body);
+            }
+            Reply::Http(200, vec![], list_xml(&["a"], None, false))
+        } else if h.fetch_add(1, Ordering::SeqCst) < 2 {
+            Reply::Http(500, vec![], Vec::new())
+        } else {
+            head_ok()
+        }
+    });
+    let run = scan(&server, &["--format", "text"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "a\ta=1\n");
+    assert_eq!(lists.load(Ordering::SeqCst), 2);
+    assert_eq!(heads.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn a_slowdown_inside_a_200_is_retried_too() {
+    let lists = Arc::new(AtomicUsize::new(0));
+    let l = lists.clone();
+    let server = ScriptedServer::start(move |r| {
+        if is_list(&r.target) {
+            if l.fetch_add(1, Ordering::SeqCst) == 0 {
+                return Reply::Http(200, vec![], b"<Error><Code>SlowDown</Code></Error>".to_vec());
+            }
+            Reply::Http(200, vec![], list_xml(&["a"], None, false))
+        } else {
+            head_ok()
+        }
+    });
+    let run = scan(&server, &["--format", "text"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(lists.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn vanished_objects_are_reported_not_failed() {
+    let server = ScriptedServer::start(|r| {
+        if is_list(&r.target) {
+            Reply::Http(200, vec![], list_xml(&["gone", "here"], None, false))
+        } else if r.target == "/bkt/gone" {
+            Reply::Http(404, vec![], Vec::new())
+        } else {
+            head_ok()
+        }
+    });
+    let run = scan(&server, &["--format", "text"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "here\ta=1\n");
+    assert!(run.stderr.contains("vanished \"gone\""), "{}", run.stderr);
+    assert!(run.stderr.contains("vanished=1 failed=0"), "{}", run.stderr);
+}
+
+#[test]
+fn access_denied_names_the_code_and_what_to_check() {
+    let server = ScriptedServer::start(|_| {
+        Reply::Http(403, vec![], b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>".to_vec())
+    });
+    let run = scan(&server, &[]);
+    assert_eq!(run.code, 3);
+    let first = run.stderr.lines().next().unwrap();
+    assert!(first.contains("AccessDenied") && first.contains("403") && first.contains("permissions"), "{first}");
+}
+
+#[test]
+fn server_text_is_escaped_and_binary_metadata_kept_exactly() {
+    let server = ScriptedServer::start(|r| {
+        if is_list(&r.target) {
+            Reply::Http(200, vec![], list_xml(&["x&#27;[2Jy"], None, false))
+        } else {
+            // 0x9B is CSI on 8-bit terminals; as a lone byte it is not UTF-8.
+            Reply::Http(200, vec![("x-amz-meta-v".into(), b"\x9b31m".to_vec())], Vec::new())
+        }
+    });
+    let run = scan(&server, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stdout.contains('\u{1b}') && !run.stdout.contains('\u{9b}'), "{}", run.stdout);
+    assert!(run.stdout.contains("\"key\":\"x\\u001b[2Jy\""), "{}", run.stdout);
+    assert!(run.stdout.contains("\"metadata\":{\"v\":\"\u{FFFD}31m\"},\"metadata_base64\":{\"v\":\"mzMxbQ==\"}"), "{}", run.stdout);
+    let run = scan(&server, &["--format", "text"]);
+    assert_eq!(run.stdout, "x\\x1B[2Jy\tv=\\x9B31m\n");
+}
+
+#[test]
+fn a_server_that_lies_about_encoding_is_caught_by_a_second_head() {
+    // s3s-fs style: says EncodingType=url but sends the key raw. "a+b" alone looks encoded ("a b").
+    let server = ScriptedServer::start(|r| {
+        if is_list(&r.target) {
+            let xml = b"<ListBucketResult><EncodingType>url</EncodingType><IsTruncated>false</IsTruncated><Contents><Key>a+b</Key><Size>1</Size></Contents></ListBucketResult>";
+            Reply::Http(200, vec![], xml.to_vec())
+        } else if r.target == "/bkt/a%2Bb" {
+            head_ok()
+        } else {
+            Reply::Http(404, vec![], Vec::new())
+        }
+    });
+    let run = scan(&server, &["--format", "text"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "a+b\ta=1\n");
+}
