@@ -9,7 +9,15 @@ use std::sync::Arc;
 use common::{head_ok, list_xml, s3meta, Reply, ScriptedServer};
 
 fn scan(server: &ScriptedServer, extra: &[&str]) -> common::Run {
-    let mut args = vec!["scan", "s3://bkt", "--endpoint-url", &server.endpoint, "--no-sign-request", "--retries", "3"];
+    let mut args = vec![
+        "scan",
+        "s3://bkt",
+        "--endpoint-url",
+        &server.endpoint,
+        "--no-sign-request",
+        "--retries",
+        "3",
+    ];
     args.extend_from_slice(extra);
     s3meta(&args, &[])
 }
@@ -20,7 +28,13 @@ fn is_list(target: &str) -> bool {
 
 #[test]
 fn malformed_listing_is_fatal_with_a_clear_message() {
-    let server = ScriptedServer::start(|_| Reply::Http(200, vec![], b"<ListBucketResult><Contents><Key>a</Key>".to_vec()));
+    let server = ScriptedServer::start(|_| {
+        Reply::Http(
+            200,
+            vec![],
+            b"<ListBucketResult><Contents><Key>a</Key>".to_vec(),
+        )
+    });
     let run = scan(&server, &[]);
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert!(run.stderr.contains("truncated XML"), "{}", run.stderr);
@@ -38,7 +52,11 @@ fn truncated_without_token_reports_what_was_listed_then_fails() {
     });
     let run = scan(&server, &["--format", "text"]);
     assert_eq!(run.code, 3, "{}", run.stderr);
-    assert!(run.stderr.contains("NextContinuationToken"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("NextContinuationToken"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(run.stdout, "a\ta=1\nb\ta=1\n");
 }
 
@@ -82,7 +100,12 @@ fn pages_follow_the_token_and_output_keeps_key_order() {
     let run = scan(&server, &["--format", "text"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, "k1\ta=1\nk2\ta=1\nk3\ta=1\nk4\ta=1\n");
-    assert!(run.stderr.contains("listed=4 heads=4 with_metadata=4 printed=4 vanished=0 failed=0"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("listed=4 heads=4 with_metadata=4 printed=4 vanished=0 failed=0"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -99,8 +122,16 @@ fn connections_closed_on_one_key_fail_that_key_only() {
     let run = scan(&server, &["--format", "text"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(run.stdout, "good\ta=1\n");
-    assert!(run.stderr.contains("s3meta: failed \"bad\":"), "{}", run.stderr);
-    assert!(run.stderr.contains("gave up after 3 attempts"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("s3meta: failed \"bad\":"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("gave up after 3 attempts"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("failed=1"), "{}", run.stderr);
 }
 
@@ -136,7 +167,11 @@ fn a_slowdown_inside_a_200_is_retried_too() {
     let server = ScriptedServer::start(move |r| {
         if is_list(&r.target) {
             if l.fetch_add(1, Ordering::SeqCst) == 0 {
-                return Reply::Http(200, vec![], b"<Error><Code>SlowDown</Code></Error>".to_vec());
+                return Reply::Http(
+                    200,
+                    vec![],
+                    b"<Error><Code>SlowDown</Code></Error>".to_vec(),
+                );
             }
             Reply::Http(200, vec![], list_xml(&["a"], None, false))
         } else {
@@ -169,12 +204,19 @@ fn vanished_objects_are_reported_not_failed() {
 #[test]
 fn access_denied_names_the_code_and_what_to_check() {
     let server = ScriptedServer::start(|_| {
-        Reply::Http(403, vec![], b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>".to_vec())
+        Reply::Http(
+            403,
+            vec![],
+            b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>".to_vec(),
+        )
     });
     let run = scan(&server, &[]);
     assert_eq!(run.code, 3);
     let first = run.stderr.lines().next().unwrap();
-    assert!(first.contains("AccessDenied") && first.contains("403") && first.contains("permissions"), "{first}");
+    assert!(
+        first.contains("AccessDenied") && first.contains("403") && first.contains("permissions"),
+        "{first}"
+    );
 }
 
 #[test]
@@ -184,14 +226,32 @@ fn server_text_is_escaped_and_binary_metadata_kept_exactly() {
             Reply::Http(200, vec![], list_xml(&["x&#27;[2Jy"], None, false))
         } else {
             // 0x9B is CSI on 8-bit terminals; as a lone byte it is not UTF-8.
-            Reply::Http(200, vec![("x-amz-meta-v".into(), b"\x9b31m".to_vec())], Vec::new())
+            Reply::Http(
+                200,
+                vec![("x-amz-meta-v".into(), b"\x9b31m".to_vec())],
+                Vec::new(),
+            )
         }
     });
     let run = scan(&server, &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(!run.stdout.contains('\u{1b}') && !run.stdout.contains('\u{9b}'), "{}", run.stdout);
-    assert!(run.stdout.contains("\"key\":\"x\\u001b[2Jy\""), "{}", run.stdout);
-    assert!(run.stdout.contains("\"metadata\":{\"v\":\"\u{FFFD}31m\"},\"metadata_base64\":{\"v\":\"mzMxbQ==\"}"), "{}", run.stdout);
+    assert!(
+        !run.stdout.contains('\u{1b}') && !run.stdout.contains('\u{9b}'),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("\"key\":\"x\\u001b[2Jy\""),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            "\"metadata\":{\"v\":\"\u{FFFD}31m\"},\"metadata_base64\":{\"v\":\"mzMxbQ==\"}"
+        ),
+        "{}",
+        run.stdout
+    );
     let run = scan(&server, &["--format", "text"]);
     assert_eq!(run.stdout, "x\\x1B[2Jy\tv=\\x9B31m\n");
 }

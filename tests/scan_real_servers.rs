@@ -17,7 +17,9 @@ fn mask_times(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = String::with_capacity(s.len());
     let mut i = 0;
-    let digits = |from: usize, n: usize| b.len() >= from + n && b[from..from + n].iter().all(u8::is_ascii_digit);
+    let digits = |from: usize, n: usize| {
+        b.len() >= from + n && b[from..from + n].iter().all(u8::is_ascii_digit)
+    };
     while i < b.len() {
         let looks_like_time = digits(i, 4)
             && b.get(i + 4) == Some(&b'-')
@@ -44,19 +46,33 @@ fn mask_times(s: &str) -> String {
 }
 
 fn golden(server: &Server, name: &str, actual: &str) {
-    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "fixtures", "golden", &server.name, name].iter().collect();
+    let path: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "fixtures",
+        "golden",
+        &server.name,
+        name,
+    ]
+    .iter()
+    .collect();
     let masked = mask_times(actual);
     if std::env::var_os("S3META_BLESS").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, &masked).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let expected =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     if masked != expected {
         for (n, (a, e)) in masked.lines().zip(expected.lines()).enumerate() {
             assert_eq!(a, e, "{}: {} line {}", server.name, name, n + 1);
         }
-        assert_eq!(masked.lines().count(), expected.lines().count(), "{}: {name}: line count", server.name);
+        assert_eq!(
+            masked.lines().count(),
+            expected.lines().count(),
+            "{}: {name}: line count",
+            server.name
+        );
         assert_eq!(masked, expected, "{}: {name}", server.name);
     }
 }
@@ -72,7 +88,11 @@ fn bulk_text_lines() -> String {
 #[test]
 fn hard_keys_and_metadata_exact_output_in_every_format() {
     for server in servers() {
-        for (format, file) in [("jsonl", "hard.jsonl"), ("text", "hard.text"), ("csv", "hard.csv")] {
+        for (format, file) in [
+            ("jsonl", "hard.jsonl"),
+            ("text", "hard.text"),
+            ("csv", "hard.csv"),
+        ] {
             let run = server.scan(&["s3://itest/hard/", "--all", "--format", format]);
             assert_eq!(run.code, 0, "{} {format}: {}", server.name, run.stderr);
             golden(&server, file, &run.stdout);
@@ -90,12 +110,39 @@ fn whole_bucket_over_many_pages_in_key_order() {
     for server in servers() {
         let hard = server.scan(&["s3://itest/hard/", "--format", "text"]);
         // 250 keys a page: 11 pages for the bulk objects alone.
-        let run = server.scan(&["s3://itest", "--format", "text", "--max-keys", "250", "-j", "64"]);
+        let run = server.scan(&[
+            "s3://itest",
+            "--format",
+            "text",
+            "--max-keys",
+            "250",
+            "-j",
+            "64",
+        ]);
         assert_eq!(run.code, 0, "{}: {}", server.name, run.stderr);
-        assert_eq!(run.stdout, bulk_text_lines() + &hard.stdout, "{}", server.name);
-        let hard_listed = hard.stderr.split("listed=").nth(1).unwrap().split(' ').next().unwrap().parse::<usize>().unwrap();
+        assert_eq!(
+            run.stdout,
+            bulk_text_lines() + &hard.stdout,
+            "{}",
+            server.name
+        );
+        let hard_listed = hard
+            .stderr
+            .split("listed=")
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse::<usize>()
+            .unwrap();
         let expect = format!("listed={} heads={}", BULK + hard_listed, BULK + hard_listed);
-        assert!(run.stderr.contains(&expect), "{}: {}", server.name, run.stderr);
+        assert!(
+            run.stderr.contains(&expect),
+            "{}: {}",
+            server.name,
+            run.stderr
+        );
         assert!(run.stderr.contains("failed=0"), "{}", run.stderr);
     }
 }
@@ -111,7 +158,11 @@ fn jsonl_parses_back_to_what_was_stored() {
             let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"));
             assert_eq!(v["key"], format!("bulk/{i:05}"));
             assert_eq!(v["size"], 10);
-            assert_eq!(v["etag"], "336311a016184326ddbdd61edd4eeb52", "{}: {line}", server.name);
+            assert_eq!(
+                v["etag"], "336311a016184326ddbdd61edd4eeb52",
+                "{}: {line}",
+                server.name
+            );
             let meta = v["metadata"].as_object().unwrap();
             if i % 3 == 0 {
                 assert!(meta.is_empty(), "{line}");
@@ -122,17 +173,31 @@ fn jsonl_parses_back_to_what_was_stored() {
             }
         }
         let with_meta = (0..BULK).filter(|i| i % 3 != 0).count();
-        assert!(run.stderr.contains(&format!("with_metadata={with_meta} printed={BULK}")), "{}", run.stderr);
+        assert!(
+            run.stderr
+                .contains(&format!("with_metadata={with_meta} printed={BULK}")),
+            "{}",
+            run.stderr
+        );
     }
 }
 
 #[test]
 fn start_after_and_output_file() {
     for server in servers() {
-        let dir = std::env::temp_dir().join(format!("s3meta-it-{}-{}", std::process::id(), server.name));
+        let dir =
+            std::env::temp_dir().join(format!("s3meta-it-{}-{}", std::process::id(), server.name));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("out.text");
-        let run = server.scan(&["s3://itest/bulk/", "--start-after", "bulk/02595", "--format", "text", "-o", file.to_str().unwrap()]);
+        let run = server.scan(&[
+            "s3://itest/bulk/",
+            "--start-after",
+            "bulk/02595",
+            "--format",
+            "text",
+            "-o",
+            file.to_str().unwrap(),
+        ]);
         assert_eq!(run.code, 0, "{}", run.stderr);
         assert!(run.stdout.is_empty());
         let written = std::fs::read_to_string(&file).unwrap();
@@ -160,7 +225,11 @@ fn a_wrong_secret_is_fatal_names_the_code_and_never_prints_the_secret() {
         let run = s.scan(&["s3://itest/bulk/"]);
         assert_eq!(run.code, 3, "{}: {}", server.name, run.stderr);
         let first = run.stderr.lines().next().unwrap();
-        assert!(first.contains("SignatureDoesNotMatch") && first.contains("secret"), "{}: {first}", server.name);
+        assert!(
+            first.contains("SignatureDoesNotMatch") && first.contains("secret"),
+            "{}: {first}",
+            server.name
+        );
         assert!(!run.stderr.contains(&wrong) && !run.stderr.contains(&server.secret_key));
         assert!(run.stdout.is_empty());
     }
@@ -172,6 +241,10 @@ fn an_unknown_bucket_is_fatal_and_says_so() {
         let run = server.scan(&["s3://no-such-bucket-here"]);
         assert_eq!(run.code, 3, "{}: {}", server.name, run.stderr);
         let first = run.stderr.lines().next().unwrap();
-        assert!(first.contains("NoSuchBucket") && first.contains("bucket name"), "{}: {first}", server.name);
+        assert!(
+            first.contains("NoSuchBucket") && first.contains("bucket name"),
+            "{}: {first}",
+            server.name
+        );
     }
 }

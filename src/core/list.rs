@@ -62,14 +62,18 @@ pub fn could_be_url_encoded(text: &str) -> bool {
     while i < b.len() {
         match b[i] {
             b'%' => {
-                if i + 2 >= b.len() || !b[i + 1].is_ascii_hexdigit() || !b[i + 2].is_ascii_hexdigit() {
+                if i + 2 >= b.len()
+                    || !b[i + 1].is_ascii_hexdigit()
+                    || !b[i + 2].is_ascii_hexdigit()
+                {
                     return false;
                 }
                 i += 3;
                 continue;
             }
             c if c.is_ascii_alphanumeric() => {}
-            b'-' | b'_' | b'.' | b'~' | b'/' | b'*' | b'+' | b'!' | b'\'' | b'(' | b')' | b',' | b';' | b':' | b'@' | b'=' | b'&' | b'$' => {}
+            b'-' | b'_' | b'.' | b'~' | b'/' | b'*' | b'+' | b'!' | b'\'' | b'(' | b')' | b','
+            | b';' | b':' | b'@' | b'=' | b'&' | b'$' => {}
             _ => return false,
         }
         i += 1;
@@ -186,12 +190,26 @@ pub fn parse_list_page_with(xml: &[u8], encoding: KeyEncoding) -> Result<ListPag
     if raw_keys.len() != page.contents.len() {
         return Err(XmlError("a <Contents> element was not closed".into()));
     }
-    let says_url = page.encoding_type.as_deref().is_some_and(|e| e.eq_ignore_ascii_case("url"));
-    let all_text_encodable =
-        || raw_keys.iter().chain(&raw_prefixes).chain(raw_top.iter().flatten()).all(|t| could_be_url_encoded(t));
+    let says_url = page
+        .encoding_type
+        .as_deref()
+        .is_some_and(|e| e.eq_ignore_ascii_case("url"));
+    let all_text_encodable = || {
+        raw_keys
+            .iter()
+            .chain(&raw_prefixes)
+            .chain(raw_top.iter().flatten())
+            .all(|t| could_be_url_encoded(t))
+    };
     let decode = says_url && encoding == KeyEncoding::Auto && all_text_encodable();
     page.encoding_ignored = says_url && !decode;
-    let convert = |s: String| if decode { form_decode(s.as_bytes()) } else { s.into_bytes() };
+    let convert = |s: String| {
+        if decode {
+            form_decode(s.as_bytes())
+        } else {
+            s.into_bytes()
+        }
+    };
     for (entry, raw) in page.contents.iter_mut().zip(raw_keys) {
         let key = convert(raw.clone());
         if key != raw.as_bytes() {
@@ -215,10 +233,26 @@ mod tests {
 
     #[test]
     fn encodable_text() {
-        for ok in ["photos/summer+2024/100%25.csv", "a%2Fb", "x*y~z", "test_file%283%29.png", ""] {
+        for ok in [
+            "photos/summer+2024/100%25.csv",
+            "a%2Fb",
+            "x*y~z",
+            "test_file%283%29.png",
+            "",
+        ] {
             assert!(could_be_url_encoded(ok), "{ok}");
         }
-        for raw in ["a b", "100%", "%zz", "%4", "k\u{1}", "\u{65e5}", "a<b", "q\"", "back\\slash"] {
+        for raw in [
+            "a b",
+            "100%",
+            "%zz",
+            "%4",
+            "k\u{1}",
+            "\u{65e5}",
+            "a<b",
+            "q\"",
+            "back\\slash",
+        ] {
             assert!(!could_be_url_encoded(raw), "{raw}");
         }
     }

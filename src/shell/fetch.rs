@@ -91,8 +91,15 @@ pub async fn head(ctx: &Context, key: &[u8], jitter: &mut Jitter) -> HeadOutcome
                 let status = resp.status().as_u16();
                 match status {
                     200 => {
-                        let headers = resp.headers().iter().map(|(n, v)| (n.as_str(), v.as_bytes()));
-                        let etag = resp.headers().get("etag").and_then(|v| v.to_str().ok()).map(str::to_owned);
+                        let headers = resp
+                            .headers()
+                            .iter()
+                            .map(|(n, v)| (n.as_str(), v.as_bytes()));
+                        let etag = resp
+                            .headers()
+                            .get("etag")
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_owned);
                         match metadata::from_headers(headers) {
                             Ok(meta) => Attempt::Done(HeadOutcome::Found(meta, etag)),
                             Err(cause) => Attempt::Done(HeadOutcome::Failed(cause)),

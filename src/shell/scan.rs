@@ -248,7 +248,8 @@ pub async fn scan(ctx: Arc<Context>, opts: ScanOptions, out: &mut dyn Write) -> 
             heads.spawn(async move {
                 let mut entry = entry;
                 let mut outcome = fetch::head(&ctx, &entry.key, &mut jitter).await;
-                if let (HeadOutcome::Vanished, Some(as_sent)) = (&outcome, entry.key_as_sent.take()) {
+                if let (HeadOutcome::Vanished, Some(as_sent)) = (&outcome, entry.key_as_sent.take())
+                {
                     // The server may have claimed EncodingType=url without encoding: try the key as sent.
                     let second = fetch::head(&ctx, &as_sent, &mut jitter).await;
                     if matches!(second, HeadOutcome::Found(..)) {

@@ -28,7 +28,10 @@ fn finish(out: Output) -> Run {
 /// Runs `s3meta` with `args` and exactly the environment given (nothing inherited but PATH).
 pub fn s3meta(args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3meta"));
-    cmd.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).env("HOME", "/nonexistent");
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", "/nonexistent");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -46,7 +49,10 @@ pub struct Server {
 
 impl Server {
     pub fn env(&self) -> Vec<(&'static str, String)> {
-        vec![("AWS_ACCESS_KEY_ID", self.access_key.clone()), ("AWS_SECRET_ACCESS_KEY", self.secret_key.clone())]
+        vec![
+            ("AWS_ACCESS_KEY_ID", self.access_key.clone()),
+            ("AWS_SECRET_ACCESS_KEY", self.secret_key.clone()),
+        ]
     }
 
     /// Runs a scan against this server with its credentials.
@@ -87,7 +93,12 @@ pub fn servers() -> Vec<Server> {
         .map(|item| {
             let (name, file) = item.split_once('=').expect("name=file");
             let vars = parse_env_file(Path::new(file));
-            let get = |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).expect(k);
+            let get = |k: &str| {
+                vars.iter()
+                    .find(|(n, _)| n == k)
+                    .map(|(_, v)| v.clone())
+                    .expect(k)
+            };
             Server {
                 name: name.to_string(),
                 endpoint: get("S3_ENDPOINT"),
@@ -132,12 +143,17 @@ fn bind_low_port() -> TcpListener {
 fn rand_offset() -> u16 {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     (NEXT.fetch_add(97, Ordering::Relaxed) as u16).wrapping_add(
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_micros() as u16).unwrap_or(0),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_micros() as u16)
+            .unwrap_or(0),
     )
 }
 
 impl ScriptedServer {
-    pub fn start(handler: impl Fn(&SeenRequest) -> Reply + Send + Sync + 'static) -> ScriptedServer {
+    pub fn start(
+        handler: impl Fn(&SeenRequest) -> Reply + Send + Sync + 'static,
+    ) -> ScriptedServer {
         let listener = bind_low_port();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let handler = Arc::new(handler);
@@ -184,11 +200,16 @@ fn serve(stream: TcpStream, handler: &dyn Fn(&SeenRequest) -> Reply, count: &Ato
         let mut body = vec![0; content_length];
         let _ = reader.read_exact(&mut body);
         count.fetch_add(1, Ordering::SeqCst);
-        let req = SeenRequest { method: method.clone(), target };
+        let req = SeenRequest {
+            method: method.clone(),
+            target,
+        };
         match handler(&req) {
             Reply::Close => return,
             Reply::Http(status, headers, body) => {
-                let mut bytes = format!("HTTP/1.1 {status} X\r\ncontent-length: {}\r\n", body.len()).into_bytes();
+                let mut bytes =
+                    format!("HTTP/1.1 {status} X\r\ncontent-length: {}\r\n", body.len())
+                        .into_bytes();
                 for (n, v) in headers {
                     bytes.extend_from_slice(n.as_bytes());
                     bytes.extend_from_slice(b": ");
@@ -212,7 +233,9 @@ pub fn list_xml(keys: &[&str], next_token: Option<&str>, truncated: bool) -> Vec
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Name>bkt</Name>");
     xml.push_str(&format!("<IsTruncated>{truncated}</IsTruncated>"));
     if let Some(t) = next_token {
-        xml.push_str(&format!("<NextContinuationToken>{t}</NextContinuationToken>"));
+        xml.push_str(&format!(
+            "<NextContinuationToken>{t}</NextContinuationToken>"
+        ));
     }
     for k in keys {
         xml.push_str(&format!("<Contents><Key>{k}</Key><LastModified>2026-11-20T10:00:00.000Z</LastModified><ETag>&quot;e&quot;</ETag><Size>1</Size></Contents>"));
@@ -223,5 +246,12 @@ pub fn list_xml(keys: &[&str], next_token: Option<&str>, truncated: bool) -> Vec
 
 /// 200 with user metadata `a: 1`.
 pub fn head_ok() -> Reply {
-    Reply::Http(200, vec![("x-amz-meta-a".into(), b"1".to_vec()), ("etag".into(), b"\"e\"".to_vec())], Vec::new())
+    Reply::Http(
+        200,
+        vec![
+            ("x-amz-meta-a".into(), b"1".to_vec()),
+            ("etag".into(), b"\"e\"".to_vec()),
+        ],
+        Vec::new(),
+    )
 }
