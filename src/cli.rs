@@ -22,6 +22,8 @@ s3meta — list the custom metadata (x-amz-meta-*) of every object in an S3 buck
 
 USAGE:
     s3meta scan s3://BUCKET[/PREFIX] [OPTIONS]
+    s3meta demo [--objects N]     scan a simulated bucket in-process (see s3meta demo --help)
+    s3meta sim [OPTIONS]          a synthetic S3 endpoint (see s3meta sim --help)
     s3meta --help | --version
 
 OPTIONS:
@@ -77,6 +79,12 @@ pub struct ScanConfig {
 #[derive(Debug)]
 pub enum Command {
     Scan(Box<ScanConfig>),
+    #[cfg(feature = "sim")]
+    Sim(Box<crate::sim::SimArgs>),
+    #[cfg(feature = "sim")]
+    Demo(Box<crate::sim::demo::DemoArgs>),
+    /// Print this usage text.
+    Usage(&'static str),
     Help,
     Version,
 }
@@ -142,6 +150,20 @@ pub fn parse(args: &[String], env: &dyn Environment) -> Result<Command, Error> {
         None | Some("-h") | Some("--help") | Some("help") => return Ok(Command::Help),
         Some("-V") | Some("--version") => return Ok(Command::Version),
         Some("scan") => "scan",
+        #[cfg(feature = "sim")]
+        Some("sim") => {
+            return Ok(match crate::sim::parse_sim_args(&args[1..])? {
+                Some(a) => Command::Sim(Box::new(a)),
+                None => Command::Usage(crate::sim::SIM_USAGE),
+            })
+        }
+        #[cfg(feature = "sim")]
+        Some("demo") => {
+            return Ok(match crate::sim::demo::parse_demo_args(&args[1..])? {
+                Some(a) => Command::Demo(Box::new(a)),
+                None => Command::Usage(crate::sim::demo::DEMO_USAGE),
+            })
+        }
         Some(other) => {
             return Err(usage(format!(
                 "unknown command {other:?} (try `s3meta scan s3://BUCKET`)"

@@ -13,3 +13,5 @@ pub mod cli;
 pub mod core;
 pub mod error;
 pub mod shell;
+#[cfg(feature = "sim")]
+pub mod sim;

@@ -28,6 +28,18 @@ fn main() {
     };
     match command {
         Command::Help => print!("{}", cli::USAGE),
+        Command::Usage(text) => print!("{text}"),
+        #[cfg(feature = "sim")]
+        Command::Sim(args) => {
+            if let Err(e) = s3meta::sim::run_sim(*args) {
+                fail(&e);
+            }
+        }
+        #[cfg(feature = "sim")]
+        Command::Demo(args) => match s3meta::sim::demo::run_demo(*args) {
+            Ok(code) => std::process::exit(code),
+            Err(e) => fail(&e),
+        },
         Command::Version => println!("s3meta {}", env!("CARGO_PKG_VERSION")),
         Command::Scan(config) => std::process::exit(run_scan(*config)),
     }

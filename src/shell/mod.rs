@@ -1,5 +1,6 @@
 //! The I/O shell around the pure core: connection pool, the LIST → HEAD pipeline, retries, progress.
 pub mod client;
+pub mod cputime;
 pub mod fetch;
 pub mod progress;
 pub mod retry;
