@@ -9,6 +9,7 @@ use s3meta::core::sigv4::{Signer, SigningSettings};
 use s3meta::error::Error;
 use s3meta::shell::client::HttpClient;
 use s3meta::shell::fetch::Context;
+use s3meta::shell::progress::{stderr_line, stdout_text};
 use s3meta::shell::scan::{scan, ScanOptions};
 
 fn main() {
@@ -27,8 +28,8 @@ fn main() {
         Err(e) => fail(&e),
     };
     match command {
-        Command::Help => print!("{}", cli::USAGE),
-        Command::Usage(text) => print!("{text}"),
+        Command::Help => stdout_text(cli::USAGE),
+        Command::Usage(text) => stdout_text(text),
         #[cfg(feature = "sim")]
         Command::Sim(args) => {
             if let Err(e) = s3meta::sim::run_sim(*args) {
@@ -40,13 +41,13 @@ fn main() {
             Ok(code) => std::process::exit(code),
             Err(e) => fail(&e),
         },
-        Command::Version => println!("s3meta {}", env!("CARGO_PKG_VERSION")),
+        Command::Version => stdout_text(&format!("s3meta {}\n", env!("CARGO_PKG_VERSION"))),
         Command::Scan(config) => std::process::exit(run_scan(*config)),
     }
 }
 
 fn fail(e: &Error) -> ! {
-    eprintln!("s3meta: {e}");
+    stderr_line(&format!("s3meta: {e}"));
     std::process::exit(e.exit_code());
 }
 
@@ -103,8 +104,8 @@ fn run_scan(config: ScanConfig) -> i32 {
     });
     drop(out);
     if let Some(e) = &report.fatal {
-        eprintln!("s3meta: {e}");
+        stderr_line(&format!("s3meta: {e}"));
     }
-    eprintln!("{}", report.summary_line());
+    stderr_line(&report.summary_line());
     report.exit_code()
 }

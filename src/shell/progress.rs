@@ -18,6 +18,20 @@ pub struct Counters {
     pub failed: u64,
 }
 
+/// Writes one line to stderr. A closed or broken stderr is ignored, never a panic (`eprintln!` panics).
+pub fn stderr_line(line: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err
+        .write_all(line.as_bytes())
+        .and_then(|_| err.write_all(b"\n"));
+}
+
+/// Writes text to stdout, ignoring a closed pipe (`s3meta --help | head -1`).
+pub fn stdout_text(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+}
+
 /// Text from a server (an error message) made safe for a terminal: control characters escaped.
 pub fn escape_for_terminal(bytes: &[u8]) -> String {
     let mut out = Vec::with_capacity(bytes.len());

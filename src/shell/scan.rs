@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use super::fetch::{self, Context, HeadOutcome};
-use super::progress::{quote_key, summary_line, Counters, ProgressLine};
+use super::progress::{quote_key, stderr_line, summary_line, Counters, ProgressLine};
 use super::retry::Jitter;
 use crate::core::list::{KeyEncoding, ListEntry};
 use crate::core::output::{encode, Format, Record};
@@ -197,7 +197,7 @@ impl Emitter<'_> {
 
     fn message(&mut self, line: &str) {
         self.progress.clear();
-        eprintln!("{line}");
+        stderr_line(line);
     }
 
     fn flush(&mut self) -> Result<(), Error> {

@@ -15,6 +15,7 @@ use crate::error::Error;
 use crate::shell::client::HttpClient;
 use crate::shell::cputime::thread_cpu;
 use crate::shell::fetch::Context;
+use crate::shell::progress::stderr_line;
 use crate::shell::retry::RetryPolicy;
 use crate::shell::scan::{scan, ScanOptions};
 
@@ -194,14 +195,14 @@ pub fn run_demo(args: DemoArgs) -> Result<i32, Error> {
     }
     let _ = stdout.flush();
     if let Some(e) = &report.fatal {
-        eprintln!("s3meta: {e}");
+        stderr_line(&format!("s3meta: {e}"));
     }
-    eprintln!("{}", report.summary_line());
+    stderr_line(&report.summary_line());
     let heads = report.counters.heads.max(1) as f64;
-    eprintln!(
+    stderr_line(&format!(
         "s3meta demo: client {:.1} µs CPU per HEAD (listing, signing, parsing, output included); simulator {:.1} µs CPU per request",
         client_cpu.as_secs_f64() * 1e6 / heads,
         sim_cpu.as_secs_f64() * 1e6 / requests.max(1) as f64
-    );
+    ));
     Ok(report.exit_code())
 }

@@ -44,9 +44,11 @@ impl FaultPlan {
                 "truncate" => Fault::Truncate,
                 code => match code.parse::<u16>() {
                     Ok(c) if (400..=599).contains(&c) => Fault::Status(c),
-                    _ => return Err(format!(
+                    _ => {
+                        return Err(format!(
                         "--fail {item:?}: KIND is an HTTP status 400-599, reset, stall or truncate"
-                    )),
+                    ))
+                    }
                 },
             };
             total += rate;

@@ -8,6 +8,7 @@ pub mod demo;
 pub mod faults;
 pub mod server;
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +18,7 @@ use faults::{FaultPlan, Latency};
 use server::{SimOptions, SimStats};
 
 use crate::error::Error;
+use crate::shell::progress::stderr_line;
 
 /// The access key and secret the simulator accepts by default. Public, documented test values: they
 /// protect nothing, and are printed so that any S3 client can be pointed at the simulator.
@@ -268,18 +270,20 @@ pub fn run_sim(args: SimArgs) -> Result<(), Error> {
             .await
             .map_err(|e| Error::Fatal(format!("cannot listen on {}: {e}", args.listen)))?;
         let addr = listener.local_addr().map_err(|e| Error::Fatal(e.to_string()))?;
-        println!(
+        // A closed stdout must not stop the simulator: write, and ignore failures.
+        let mut out = std::io::stdout();
+        let _ = writeln!(
+            out,
             "s3meta sim: listening on http://{addr} bucket={} objects={} layout={:?} meta_fraction={} head_latency={:?} list_latency={:?}",
             o.bucket_name, o.bucket.objects, o.bucket.layout, o.bucket.meta_fraction, o.head_latency, o.list_latency
         );
-        match &o.credentials {
-            None => println!("# anonymous: use --no-sign-request"),
+        let _ = match &o.credentials {
+            None => writeln!(out, "# anonymous: use --no-sign-request"),
             Some((k, s)) if k == DEFAULT_ACCESS_KEY && s == DEFAULT_SECRET_KEY => {
-                println!("export AWS_ACCESS_KEY_ID={k} AWS_SECRET_ACCESS_KEY={s}  # public test values")
+                writeln!(out, "export AWS_ACCESS_KEY_ID={k} AWS_SECRET_ACCESS_KEY={s}  # public test values")
             }
-            Some((k, _)) => println!("# SigV4 with access key {k} and the secret you gave"),
-        }
-        use std::io::Write;
+            Some((k, _)) => writeln!(out, "# SigV4 with access key {k} and the secret you gave"),
+        };
         let _ = std::io::stdout().flush();
         let shutdown = async {
             let ctrl_c = tokio::signal::ctrl_c();
@@ -301,10 +305,10 @@ pub fn run_sim(args: SimArgs) -> Result<(), Error> {
     } else {
         0.0
     };
-    eprintln!(
+    stderr_line(&format!(
         "s3meta sim: {} cpu_seconds={:.2} cpu_us_per_request={per:.1}",
         stats.summary(),
         cpu.as_secs_f64()
-    );
+    ));
     Ok(())
 }
