@@ -137,21 +137,23 @@ pub fn parse_list_page_with(xml: &[u8], encoding: KeyEncoding) -> Result<ListPag
             Step::Open { path } => {
                 if !root_checked {
                     root_checked = true;
-                    if path[0] != "ListBucketResult" {
+                    if path.get(0) != "ListBucketResult" {
                         return Err(XmlError(format!(
                             "expected <ListBucketResult>, got <{}>",
-                            path[0]
+                            path.get(0)
                         )));
                     }
                 }
-                if path.len() == 2 && path[1] == "Contents" {
+                if path.len() == 2 && path.get(1) == "Contents" {
                     entry = ListEntry::default();
                     raw_keys.push(String::new());
                 }
             }
             Step::Close { path, text } => {
-                let names: Vec<&str> = path.iter().map(String::as_str).collect();
-                match names.as_slice() {
+                // Up to four levels matter; a deeper element (never sent by S3) matches nothing below.
+                let names = [path.get(0), path.get(1), path.get(2), path.get(3)];
+                let names = &names[..path.len().min(4)];
+                match names {
                     [_, "Name"] => page.name = Some(text.to_owned()),
                     [_, "EncodingType"] => page.encoding_type = Some(text.to_owned()),
                     [_, "Prefix"] => raw_top[0] = Some(text.to_owned()),

@@ -21,13 +21,13 @@ pub fn parse_error(xml: &[u8]) -> Result<S3Error, XmlError> {
         match step {
             Step::Open { path } if !root_checked => {
                 root_checked = true;
-                if path[0] != "Error" {
-                    return Err(XmlError(format!("expected <Error>, got <{}>", path[0])));
+                if path.get(0) != "Error" {
+                    return Err(XmlError(format!("expected <Error>, got <{}>", path.get(0))));
                 }
             }
             Step::Close { path, text } if path.len() == 2 => {
                 let value = Some(text.to_owned());
-                match path[1].as_str() {
+                match path.get(1) {
                     "Code" => err.code = value,
                     "Message" => err.message = value,
                     "RequestId" => err.request_id = value,

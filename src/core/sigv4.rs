@@ -298,13 +298,27 @@ pub struct SignedHeaders {
     pub authorization: String,
 }
 
+/// What a [`Signer`] keeps for one day: the credential scope and the HMAC keyed with that day's signing
+/// key (cloning a keyed HMAC skips hashing the key pads again for every request).
+#[derive(Clone)]
+struct DayKey {
+    date: [u8; 8],
+    scope: String,
+    mac: HmacSha256,
+}
+
 /// Signs requests with one set of credentials for one region and service; caches the signing key per day.
+///
+/// The hot path streams the canonical request into SHA-256 and the string to sign into the HMAC without
+/// building either as a string; it is checked against the step-by-step functions above in the tests.
 pub struct Signer {
     credentials: Credentials,
     region: String,
     service: String,
     settings: SigningSettings,
-    key_cache: Mutex<Option<(String, [u8; 32])>>,
+    /// `host;x-amz-content-sha256;x-amz-date[;x-amz-security-token]`, fixed for the signer's life.
+    signed_headers: String,
+    day: Mutex<Option<DayKey>>,
 }
 
 impl fmt::Debug for Signer {
@@ -317,6 +331,30 @@ impl fmt::Debug for Signer {
     }
 }
 
+/// `x-amz-date` as bytes, without allocating.
+fn amz_date_bytes(t: OffsetDateTime) -> [u8; 16] {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let mut out = *b"00000000T000000Z";
+    let mut put = |at: usize, width: usize, mut v: u32| {
+        for i in (0..width).rev() {
+            out[at + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, 4, t.year().clamp(0, 9999) as u32);
+    put(4, 2, u8::from(t.month()) as u32);
+    put(6, 2, t.day() as u32);
+    put(9, 2, t.hour() as u32);
+    put(11, 2, t.minute() as u32);
+    put(13, 2, t.second() as u32);
+    out
+}
+
+fn has_space(s: &str) -> bool {
+    s.bytes()
+        .any(|b| b == b' ' || b == b'\t' || b == b'\r' || b == b'\n')
+}
+
 impl Signer {
     pub fn new(
         credentials: Credentials,
@@ -324,37 +362,126 @@ impl Signer {
         service: &str,
         settings: SigningSettings,
     ) -> Self {
+        let mut signed_headers = String::from("host");
+        if settings.content_sha256_header {
+            signed_headers.push_str(";x-amz-content-sha256");
+        }
+        signed_headers.push_str(";x-amz-date");
+        if credentials.session_token.is_some() {
+            signed_headers.push_str(";x-amz-security-token");
+        }
         Signer {
             credentials,
             region: region.to_owned(),
             service: service.to_owned(),
             settings,
-            key_cache: Mutex::new(None),
+            signed_headers,
+            day: Mutex::new(None),
         }
     }
 
-    fn key_for(&self, date: &str) -> [u8; 32] {
+    fn day_key(&self, date: &[u8; 8]) -> DayKey {
         let mut cache = self
-            .key_cache
+            .day
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some((cached_date, key)) = cache.as_ref() {
-            if cached_date == date {
-                return *key;
+        if let Some(day) = cache.as_ref() {
+            if &day.date == date {
+                return day.clone();
             }
         }
+        let date_str = std::str::from_utf8(date).unwrap_or("00000000");
         let key = signing_key(
             &self.credentials.secret_access_key,
-            date,
+            date_str,
             &self.region,
             &self.service,
         );
-        *cache = Some((date.to_owned(), key));
-        key
+        let day = DayKey {
+            date: *date,
+            scope: credential_scope(date_str, &self.region, &self.service),
+            mac: HmacSha256::new_from_slice(&key).expect("HMAC takes any key length"),
+        };
+        *cache = Some(day.clone());
+        day
     }
 
     /// Signs a request with an empty payload at time `now`.
     pub fn sign(&self, request: &UnsignedRequest<'_>, now: OffsetDateTime) -> SignedHeaders {
+        let token = self.credentials.session_token.as_deref();
+        let streamable = self.settings == SigningSettings::S3
+            && !has_space(request.host)
+            && token.is_none_or(|t| !has_space(t));
+        if !streamable {
+            return self.sign_step_by_step(request, now);
+        }
+        let date = amz_date_bytes(now);
+        let day = self.day_key(date[..8].try_into().expect("8 bytes"));
+
+        // The canonical request, hashed as it is written (same bytes as `canonical_request` would give).
+        let mut h = Sha256::new();
+        for part in [
+            request.method.as_bytes(),
+            b"\n",
+            request.wire_path.as_bytes(),
+            b"\n",
+            request.canonical_query.as_bytes(),
+        ] {
+            h.update(part);
+        }
+        h.update(b"\nhost:");
+        h.update(request.host.as_bytes());
+        h.update(b"\nx-amz-content-sha256:");
+        h.update(EMPTY_PAYLOAD_SHA256.as_bytes());
+        h.update(b"\nx-amz-date:");
+        h.update(date);
+        if let Some(token) = token {
+            h.update(b"\nx-amz-security-token:");
+            h.update(token.as_bytes());
+        }
+        h.update(b"\n\n");
+        h.update(self.signed_headers.as_bytes());
+        h.update(b"\n");
+        h.update(EMPTY_PAYLOAD_SHA256.as_bytes());
+        let mut creq_hex = [0u8; 64];
+        hex::encode_to_slice(h.finalize(), &mut creq_hex).expect("64 bytes");
+
+        // The string to sign, fed straight into the day's HMAC.
+        let mut mac = day.mac;
+        for part in [
+            ALGORITHM.as_bytes(),
+            b"\n",
+            &date,
+            b"\n",
+            day.scope.as_bytes(),
+            b"\n",
+            &creq_hex,
+        ] {
+            mac.update(part);
+        }
+        let mut sig = [0u8; 64];
+        hex::encode_to_slice(mac.finalize().into_bytes(), &mut sig).expect("64 bytes");
+        let sig = std::str::from_utf8(&sig).expect("hex is ASCII");
+        let x_amz_date = std::str::from_utf8(&date).expect("ASCII").to_owned();
+        SignedHeaders {
+            authorization: authorization(
+                &self.credentials.access_key_id,
+                &day.scope,
+                &self.signed_headers,
+                sig,
+            ),
+            x_amz_content_sha256: Some(EMPTY_PAYLOAD_SHA256),
+            x_amz_security_token: token.map(str::to_owned),
+            x_amz_date,
+        }
+    }
+
+    /// The same signature through the separate steps: any settings, any header values.
+    fn sign_step_by_step(
+        &self,
+        request: &UnsignedRequest<'_>,
+        now: OffsetDateTime,
+    ) -> SignedHeaders {
         let amz_date = format_amz_date(now);
         let date = &amz_date[..8];
         let token = self.credentials.session_token.as_deref();
@@ -377,21 +504,26 @@ impl Signer {
         );
         let scope = credential_scope(date, &self.region, &self.service);
         let sts = string_to_sign(&amz_date, &scope, &creq.text);
-        let sig = signature(&self.key_for(date), &sts);
-        let authorization = authorization(
-            &self.credentials.access_key_id,
-            &scope,
-            &creq.signed_headers,
-            &sig,
+        let key = signing_key(
+            &self.credentials.secret_access_key,
+            date,
+            &self.region,
+            &self.service,
         );
+        let sig = signature(&key, &sts);
         SignedHeaders {
+            authorization: authorization(
+                &self.credentials.access_key_id,
+                &scope,
+                &creq.signed_headers,
+                &sig,
+            ),
             x_amz_content_sha256: self
                 .settings
                 .content_sha256_header
                 .then_some(EMPTY_PAYLOAD_SHA256),
             x_amz_security_token: token.map(str::to_owned),
             x_amz_date: amz_date,
-            authorization,
         }
     }
 }
@@ -447,6 +579,50 @@ mod tests {
             hex::encode(key),
             "dbb893acc010964918f1fd433add87c70e8b0db6be30c1fbeafefa5ec6ba8378"
         );
+    }
+
+    #[test]
+    fn streamed_signing_equals_the_step_by_step_signing() {
+        let dates = [
+            time::macros::datetime!(2026-11-26 05:06:07 UTC),
+            time::macros::datetime!(2026-11-27 23:59:59 UTC),
+            time::macros::datetime!(1999-01-02 03:04:05 UTC),
+        ];
+        for token in [
+            None,
+            Some("FwoGZXIvYXdzEJr//////////wEaDK+token=".to_string()),
+        ] {
+            let signer = Signer::new(
+                Credentials::new("AKID", "SECRET/+key", token),
+                "eu-west-3",
+                "s3",
+                SigningSettings::S3,
+            );
+            for (path, query) in [
+                ("/", ""),
+                ("/bkt/a%20b//..%2B", ""),
+                (
+                    "/bkt",
+                    "encoding-type=url&list-type=2&max-keys=1000&prefix=a%2Fb",
+                ),
+            ] {
+                for method in ["GET", "HEAD"] {
+                    for now in dates {
+                        let req = UnsignedRequest {
+                            method,
+                            wire_path: path,
+                            canonical_query: query,
+                            host: "127.0.0.1:9000",
+                        };
+                        assert_eq!(
+                            signer.sign(&req, now),
+                            signer.sign_step_by_step(&req, now),
+                            "{method} {path}?{query} {now}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

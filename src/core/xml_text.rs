@@ -14,14 +14,65 @@ impl std::fmt::Display for XmlError {
     }
 }
 
-/// One step of the walk. `path` holds the local names from the root down to the current element.
+/// The local names from the root down to the current element, kept in one buffer (no allocation per
+/// element: a LIST page has thousands).
+#[derive(Debug, Default)]
+pub struct Path {
+    names: String,
+    ends: Vec<usize>,
+}
+
+impl Path {
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The name at depth `i` (0 is the root), or `""` past the end.
+    pub fn get(&self, i: usize) -> &str {
+        match self.ends.get(i) {
+            Some(&end) => &self.names[if i == 0 { 0 } else { self.ends[i - 1] }..end],
+            None => "",
+        }
+    }
+
+    pub fn last(&self) -> Option<&str> {
+        self.len().checked_sub(1).map(|i| self.get(i))
+    }
+
+    /// The names joined with `/` (for messages and tests).
+    pub fn join(&self) -> String {
+        (0..self.len())
+            .map(|i| self.get(i))
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    fn push(&mut self, qname: &[u8], at: u64) -> Result<(), XmlError> {
+        let name = std::str::from_utf8(local_name(qname))
+            .map_err(|_| XmlError(format!("element name is not UTF-8 at byte {at}")))?;
+        self.names.push_str(name);
+        self.ends.push(self.names.len());
+        Ok(())
+    }
+
+    fn pop(&mut self) {
+        self.ends.pop();
+        self.names.truncate(self.ends.last().copied().unwrap_or(0));
+    }
+}
+
+/// One step of the walk.
 pub enum Step<'a> {
     Open {
-        path: &'a [String],
+        path: &'a Path,
     },
     /// `text` is the text directly inside the element (empty for `<a/>` and `<a></a>`).
     Close {
-        path: &'a [String],
+        path: &'a Path,
         text: &'a str,
     },
 }
@@ -33,11 +84,6 @@ fn local_name(qname: &[u8]) -> &[u8] {
     }
 }
 
-fn name_string(qname: &[u8], at: u64) -> Result<String, XmlError> {
-    String::from_utf8(local_name(qname).to_vec())
-        .map_err(|_| XmlError(format!("element name is not UTF-8 at byte {at}")))
-}
-
 /// Walks a whole document, calling `on_step` for every element opened and closed. Fails on malformed or
 /// truncated input (an element left open at the end), and on a document with no root element.
 pub fn walk(
@@ -45,7 +91,7 @@ pub fn walk(
     mut on_step: impl FnMut(Step<'_>) -> Result<(), XmlError>,
 ) -> Result<(), XmlError> {
     let mut reader = Reader::from_reader(xml);
-    let mut path: Vec<String> = Vec::new();
+    let mut path = Path::default();
     let mut text = String::new();
     let mut saw_root = false;
     let mut buf = Vec::new();
@@ -60,7 +106,7 @@ pub fn walk(
                     return Err(XmlError(format!("a second root element at byte {at}")));
                 }
                 saw_root = true;
-                path.push(name_string(start.name().as_ref(), at)?);
+                path.push(start.name().as_ref(), at)?;
                 text.clear();
                 on_step(Step::Open { path: &path })?;
             }
@@ -69,7 +115,7 @@ pub fn walk(
                     return Err(XmlError(format!("a second root element at byte {at}")));
                 }
                 saw_root = true;
-                path.push(name_string(start.name().as_ref(), at)?);
+                path.push(start.name().as_ref(), at)?;
                 on_step(Step::Open { path: &path })?;
                 on_step(Step::Close {
                     path: &path,
@@ -79,8 +125,10 @@ pub fn walk(
                 text.clear();
             }
             Event::End(end) => {
-                let name = name_string(end.name().as_ref(), at)?;
-                if path.last() != Some(&name) {
+                let qname = end.name();
+                let name = local_name(qname.as_ref());
+                if path.last().map(str::as_bytes) != Some(name) {
+                    let name = String::from_utf8_lossy(name);
                     return Err(XmlError(format!(
                         "mismatched closing tag </{name}> at byte {at}"
                     )));
@@ -150,7 +198,7 @@ mod tests {
         let mut out = Vec::new();
         walk(xml.as_bytes(), |step| {
             if let Step::Close { path, text } = step {
-                out.push((path.join("/"), text.to_owned()));
+                out.push((path.join(), text.to_owned()));
             }
             Ok(())
         })?;
