@@ -78,31 +78,65 @@ fn push_u64(out: &mut Vec<u8>, n: u64) {
     out.extend_from_slice(&buf[i..]);
 }
 
+/// Walks `bytes` as runs of plain ASCII (`is_plain`), then single characters, then invalid UTF-8
+/// sequences, so that the common case — a plain ASCII key — is copied in one go.
+fn walk_text(
+    bytes: &[u8],
+    is_plain: impl Fn(u8) -> bool,
+    out: &mut Vec<u8>,
+    mut on_char: impl FnMut(&mut Vec<u8>, char),
+    mut on_invalid: impl FnMut(&mut Vec<u8>, &[u8]),
+) {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let plain = rest
+            .iter()
+            .position(|&b| !is_plain(b))
+            .unwrap_or(rest.len());
+        out.extend_from_slice(&rest[..plain]);
+        rest = &rest[plain..];
+        let Some(chunk) = rest.utf8_chunks().next() else {
+            break;
+        };
+        match chunk.valid().chars().next() {
+            Some(c) => {
+                on_char(out, c);
+                rest = &rest[c.len_utf8()..];
+            }
+            None => {
+                on_invalid(out, chunk.invalid());
+                rest = &rest[chunk.invalid().len()..];
+            }
+        }
+    }
+}
+
+fn push_char(out: &mut Vec<u8>, c: char) {
+    let mut buf = [0u8; 4];
+    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+}
+
 /// Appends a JSON string literal. Control characters (C0, DEL, C1) and U+2028/2029 are `\u` escaped;
 /// bytes that are not UTF-8 become U+FFFD (callers add the `_base64` twin).
 pub fn push_json_string(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            match c {
-                '"' => out.extend_from_slice(b"\\\""),
-                '\\' => out.extend_from_slice(b"\\\\"),
-                '\n' => out.extend_from_slice(b"\\n"),
-                '\r' => out.extend_from_slice(b"\\r"),
-                '\t' => out.extend_from_slice(b"\\t"),
-                c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => {
-                    let _ = std::io::Write::write_fmt(out, format_args!("\\u{:04x}", c as u32));
-                }
-                c => {
-                    let mut buf = [0u8; 4];
-                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-                }
+    walk_text(
+        bytes,
+        |b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\',
+        out,
+        |out, c| match c {
+            '"' => out.extend_from_slice(b"\\\""),
+            '\\' => out.extend_from_slice(b"\\\\"),
+            '\n' => out.extend_from_slice(b"\\n"),
+            '\r' => out.extend_from_slice(b"\\r"),
+            '\t' => out.extend_from_slice(b"\\t"),
+            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => {
+                let _ = std::io::Write::write_fmt(out, format_args!("\\u{:04x}", c as u32));
             }
-        }
-        if !chunk.invalid().is_empty() {
-            out.extend_from_slice("\u{FFFD}".as_bytes());
-        }
-    }
+            c => push_char(out, c),
+        },
+        |out, _| out.extend_from_slice("\u{FFFD}".as_bytes()),
+    );
     out.push(b'"');
 }
 
@@ -175,33 +209,33 @@ fn encode_jsonl(r: &Record<'_>, out: &mut Vec<u8>) {
 /// Appends `bytes` with backslash escapes: `\\`, `\t`, `\r`, `\n`, `\xHH` for other C0 controls, DEL and
 /// bytes that are not UTF-8, `\u{HHHH}` for C1 controls, and `\;`/`\=` when `separators` is set.
 pub fn push_escaped_text(out: &mut Vec<u8>, bytes: &[u8], separators: bool) {
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            match c {
-                '\\' => out.extend_from_slice(b"\\\\"),
-                '\t' => out.extend_from_slice(b"\\t"),
-                '\n' => out.extend_from_slice(b"\\n"),
-                '\r' => out.extend_from_slice(b"\\r"),
-                ';' | '=' if separators => {
-                    out.push(b'\\');
-                    out.push(c as u8);
-                }
-                c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                    let _ = std::io::Write::write_fmt(out, format_args!("\\x{:02X}", c as u32));
-                }
-                c if c.is_control() => {
-                    let _ = std::io::Write::write_fmt(out, format_args!("\\u{{{:04X}}}", c as u32));
-                }
-                c => {
-                    let mut buf = [0u8; 4];
-                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-                }
+    walk_text(
+        bytes,
+        |b| (0x20..0x7f).contains(&b) && b != b'\\' && !(separators && (b == b';' || b == b'=')),
+        out,
+        |out, c| match c {
+            '\\' => out.extend_from_slice(b"\\\\"),
+            '\t' => out.extend_from_slice(b"\\t"),
+            '\n' => out.extend_from_slice(b"\\n"),
+            '\r' => out.extend_from_slice(b"\\r"),
+            ';' | '=' => {
+                out.push(b'\\');
+                out.push(c as u8);
             }
-        }
-        for b in chunk.invalid() {
-            let _ = std::io::Write::write_fmt(out, format_args!("\\x{b:02X}"));
-        }
-    }
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                let _ = std::io::Write::write_fmt(out, format_args!("\\x{:02X}", c as u32));
+            }
+            c if c.is_control() => {
+                let _ = std::io::Write::write_fmt(out, format_args!("\\u{{{:04X}}}", c as u32));
+            }
+            c => push_char(out, c),
+        },
+        |out, invalid| {
+            for b in invalid {
+                let _ = std::io::Write::write_fmt(out, format_args!("\\x{b:02X}"));
+            }
+        },
+    );
 }
 
 fn encode_text(r: &Record<'_>, out: &mut Vec<u8>) {

@@ -1,6 +1,8 @@
 //! The requests this tool sends — ListObjectsV2 and HeadObject — as plain data, signed or anonymous.
 //! The I/O shell turns an [`HttpRequest`] into a hyper request without changing a byte of it.
 
+use std::borrow::Cow;
+
 use time::OffsetDateTime;
 
 use super::endpoint::BucketTarget;
@@ -12,7 +14,8 @@ pub struct HttpRequest {
     pub method: &'static str,
     pub path_and_query: String,
     pub host: String,
-    pub headers: Vec<(&'static str, String)>,
+    /// Header values: borrowed when constant (the empty-payload hash), owned otherwise.
+    pub headers: Vec<(&'static str, Cow<'static, str>)>,
 }
 
 /// Parameters of one ListObjectsV2 page.
@@ -43,14 +46,14 @@ fn finish(
             },
             now,
         );
-        headers.push(("x-amz-date", signed.x_amz_date));
+        headers.push(("x-amz-date", Cow::Owned(signed.x_amz_date)));
         if let Some(sha) = signed.x_amz_content_sha256 {
-            headers.push(("x-amz-content-sha256", sha.to_owned()));
+            headers.push(("x-amz-content-sha256", Cow::Borrowed(sha)));
         }
         if let Some(token) = signed.x_amz_security_token {
-            headers.push(("x-amz-security-token", token));
+            headers.push(("x-amz-security-token", Cow::Owned(token)));
         }
-        headers.push(("authorization", signed.authorization));
+        headers.push(("authorization", Cow::Owned(signed.authorization)));
     }
     let path_and_query = if query.is_empty() {
         path

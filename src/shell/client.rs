@@ -2,9 +2,13 @@
 
 use std::time::Duration;
 
+use std::borrow::Cow;
+
 use http_body_util::Empty;
 use hyper::body::{Bytes, Incoming};
-use hyper::Response;
+use hyper::header::{HeaderName, HeaderValue, HOST};
+use hyper::http::uri::{Authority, PathAndQuery};
+use hyper::{Method, Response, Uri};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
@@ -49,28 +53,41 @@ impl HttpClient {
         HttpClient { inner, scheme }
     }
 
-    /// Sends a request built by the core, byte for byte.
-    pub async fn send(&self, req: &HttpRequest) -> Result<Response<Incoming>, TransportError> {
-        let uri = format!(
-            "{}://{}{}",
-            self.scheme.as_str(),
-            req.host,
-            req.path_and_query
-        );
-        let mut builder = hyper::Request::builder()
-            .method(req.method)
-            .uri(uri)
-            .header("host", &req.host);
-        for (name, value) in &req.headers {
-            builder = builder.header(*name, value);
-        }
-        let request = builder
-            .body(Empty::new())
-            .map_err(|e| TransportError(format!("cannot build request: {e}")))?;
+    /// Sends a request built by the core, byte for byte (taken by value: its strings move into hyper).
+    pub async fn send(&self, req: HttpRequest) -> Result<Response<Incoming>, TransportError> {
+        let request = self
+            .to_hyper(req)
+            .map_err(|e| TransportError(format!("cannot build the request: {e}")))?;
         self.inner
             .request(request)
             .await
             .map_err(|e| TransportError(error_chain(&e)))
+    }
+
+    fn to_hyper(
+        &self,
+        req: HttpRequest,
+    ) -> Result<hyper::Request<Empty<Bytes>>, hyper::http::Error> {
+        let mut uri = hyper::http::uri::Parts::default();
+        uri.scheme = Some(match self.scheme {
+            Scheme::Http => hyper::http::uri::Scheme::HTTP,
+            Scheme::Https => hyper::http::uri::Scheme::HTTPS,
+        });
+        uri.authority = Some(Authority::try_from(req.host.as_str())?);
+        uri.path_and_query = Some(PathAndQuery::try_from(req.path_and_query)?);
+        let mut request = hyper::Request::new(Empty::new());
+        *request.method_mut() = Method::from_bytes(req.method.as_bytes())?;
+        *request.uri_mut() = Uri::from_parts(uri)?;
+        let headers = request.headers_mut();
+        headers.insert(HOST, HeaderValue::try_from(req.host)?);
+        for (name, value) in req.headers {
+            let value = match value {
+                Cow::Borrowed(s) => HeaderValue::from_static(s),
+                Cow::Owned(s) => HeaderValue::try_from(s)?,
+            };
+            headers.insert(HeaderName::from_static(name), value);
+        }
+        Ok(request)
     }
 }
 

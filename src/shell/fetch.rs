@@ -48,7 +48,7 @@ enum Attempt<T> {
     Retry(String),
 }
 
-async fn send(ctx: &Context, req: &HttpRequest) -> Result<Response<Incoming>, String> {
+async fn send(ctx: &Context, req: HttpRequest) -> Result<Response<Incoming>, String> {
     match tokio::time::timeout(ctx.timeout, ctx.client.send(req)).await {
         Err(_) => Err(format!(
             "no response within {} s",
@@ -85,7 +85,7 @@ pub async fn head(ctx: &Context, key: &[u8], jitter: &mut Jitter) -> HeadOutcome
     loop {
         attempt += 1;
         let req = request::head_object(&ctx.target, key, ctx.signer.as_ref(), now());
-        let result = match send(ctx, &req).await {
+        let result = match send(ctx, req).await {
             Err(cause) => Attempt::Retry(cause),
             Ok(resp) => {
                 let status = resp.status().as_u16();
@@ -182,8 +182,9 @@ pub async fn list_page(
     loop {
         attempt += 1;
         let req = request::list_objects_v2(&ctx.target, params, ctx.signer.as_ref(), now());
-        let result: Attempt<Result<ListPage, Error>> = match send(ctx, &req).await {
-            Err(cause) => Attempt::Retry(format!("ListObjectsV2 to {}: {cause}", req.host)),
+        let host = req.host.clone();
+        let result: Attempt<Result<ListPage, Error>> = match send(ctx, req).await {
+            Err(cause) => Attempt::Retry(format!("ListObjectsV2 to {host}: {cause}")),
             Ok(resp) => {
                 let status = resp.status().as_u16();
                 let limit = if status == 200 {

