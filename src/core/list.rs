@@ -213,11 +213,15 @@ pub fn parse_list_page_with(xml: &[u8], encoding: KeyEncoding) -> Result<ListPag
         }
     };
     for (entry, raw) in page.contents.iter_mut().zip(raw_keys) {
-        let key = convert(raw.clone());
-        if key != raw.as_bytes() {
-            entry.key_as_sent = Some(raw.into_bytes());
+        if decode {
+            let key = form_decode(raw.as_bytes());
+            if key != raw.as_bytes() {
+                entry.key_as_sent = Some(raw.into_bytes());
+            }
+            entry.key = key;
+        } else {
+            entry.key = raw.into_bytes();
         }
-        entry.key = key;
     }
     page.common_prefixes = raw_prefixes.into_iter().map(convert).collect();
     let [prefix, delimiter, start_after, marker, next_marker] = raw_top;

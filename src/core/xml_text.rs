@@ -94,11 +94,10 @@ pub fn walk(
     let mut path = Path::default();
     let mut text = String::new();
     let mut saw_root = false;
-    let mut buf = Vec::new();
     loop {
         let at = reader.buffer_position();
         let event = reader
-            .read_event_into(&mut buf)
+            .read_event()
             .map_err(|e| XmlError(format!("malformed XML near byte {at}: {e}")))?;
         match event {
             Event::Start(start) => {
@@ -186,7 +185,6 @@ pub fn walk(
             }
             Event::Decl(_) | Event::PI(_) | Event::Comment(_) | Event::DocType(_) => {}
         }
-        buf.clear();
     }
 }
 

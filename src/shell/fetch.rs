@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
+use hyper::body::{Bytes, Incoming};
 use hyper::Response;
 use time::OffsetDateTime;
 
@@ -63,7 +63,7 @@ async fn read_body(
     resp: Response<Incoming>,
     limit: usize,
     timeout: Duration,
-) -> Result<Vec<u8>, String> {
+) -> Result<Bytes, String> {
     let body = Limited::new(resp.into_body(), limit);
     match tokio::time::timeout(timeout, body.collect()).await {
         Err(_) => Err(format!(
@@ -71,7 +71,7 @@ async fn read_body(
             timeout.as_secs_f64()
         )),
         Ok(Err(e)) => Err(format!("reading the response body: {e}")),
-        Ok(Ok(collected)) => Ok(collected.to_bytes().to_vec()),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
     }
 }
 
