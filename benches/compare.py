@@ -127,15 +127,27 @@ def hey_ceiling(endpoint, bucket, key, access, secret, n, c, tmp):
     return {"rate": float(rate.group(1)) if rate else 0.0, "cpu_us": (user + sys_) / n * 1e6, "ok": ok, "codes": codes}
 
 
-def run_table(title, tools, env, n, expected, runs, tmp, note=""):
-    """Interleaved runs of every tool; prints a markdown table with ratios to s3meta."""
+def proc_cpu(pid):
+    """User + system CPU seconds of a process, from /proc (clock ticks of 1/100 s)."""
+    if pid is None:
+        return 0.0
+    fields = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_table(title, tools, env, n, expected, runs, tmp, note="", server_pid=None):
+    """Interleaved runs of every tool; prints a markdown table with ratios to s3meta. With `server_pid`,
+    also the server's CPU per HEAD during each tool's runs."""
     results = {name: [] for name, argv in tools.items() if argv}
+    server = {name: [] for name in results}
     for r in range(runs):
         for name, argv in tools.items():
             if not argv:
                 continue
             out = os.path.join(tmp, "%s.%d.out" % (name, r))
+            before = proc_cpu(server_pid)
             rc, wall, user, sys_, rss = timed(argv, env, out)
+            server[name].append(proc_cpu(server_pid) - before)
             same = sorted_lines(out) == expected
             results[name].append((rc, wall, user + sys_, rss, same))
             log("  run %d %-16s wall=%6.2fs cpu=%6.2fs rss=%6.1fMiB exit=%d output=%s" % (
@@ -148,11 +160,15 @@ def run_table(title, tools, env, n, expected, runs, tmp, note=""):
     print("\n### %s\n" % title)
     if note:
         print(note + "\n")
-    print("| tool | wall s | HEAD/s | CPU µs/HEAD | peak RSS MiB | wall ÷ s3meta | CPU ÷ s3meta | output = expected |")
-    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    extra = " server CPU µs/HEAD |" if server_pid else ""
+    print("| tool | wall s | HEAD/s | CPU µs/HEAD | peak RSS MiB | wall ÷ s3meta | CPU ÷ s3meta | output = expected |" + extra)
+    print("|---|---:|---:|---:|---:|---:|---:|---|" + ("---:|" if server_pid else ""))
     for name, (wall, cpu, rss, ok) in med.items():
-        print("| %s | %.2f | %.0f | %.1f | %.1f | %.2f | %.2f | %s |" % (
-            name, wall, n / wall, cpu / n * 1e6, rss, wall / s_wall, cpu / s_cpu, "yes" if ok else "NO"))
+        row = "| %s | %.2f | %.0f | %.1f | %.1f | %.2f | %.2f | %s |" % (
+            name, wall, n / wall, cpu / n * 1e6, rss, wall / s_wall, cpu / s_cpu, "yes" if ok else "NO")
+        if server_pid:
+            row += " %.1f |" % (statistics.median(server[name]) / n * 1e6)
+        print(row)
     skipped = [name for name, argv in tools.items() if not argv]
     if skipped:
         print("\nSkipped (not installed or not built; see benches/build-peers.sh): " + ", ".join(skipped))
@@ -204,14 +220,15 @@ def garage_phase(args, tmp):
         expected = sorted(("d%d/obj%06d\tidx=%d;kind=bench;owner=user%d" % (i % 10, i, i, i % 50)).encode() for i in range(n))
         tools = peers(env["S3_ENDPOINT"], "bench")
         med, ok = run_table("Garage 2.5.0, %d objects, median of %d runs" % (n, args.runs), tools, env, n, expected, args.runs, tmp)
-        ceiling(env["S3_ENDPOINT"], "bench", "d0/obj000000", env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], n, med, tmp)
+        ceiling(env["S3_ENDPOINT"], "bench", "d0/obj000000", env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], n,
+                n / med["s3meta"][0], tmp)
         return ok
     finally:
         subprocess.call(["bash", os.path.join(REPO, "tests/servers/stop.sh"), d], stdout=subprocess.DEVNULL)
 
 
-def ceiling(endpoint, bucket, key, access, secret, n, med, tmp):
-    s_wall = med["s3meta"][0]
+def ceiling(endpoint, bucket, key, access, secret, n, s3meta_rate, tmp):
+    """hey replaying one signed HEAD n times; compared with s3meta's HEAD/s on the same server."""
     rows = []
     for c in (64, 256):
         h = hey_ceiling(endpoint, bucket, key, access, secret, n, c, tmp)
@@ -223,7 +240,7 @@ def ceiling(endpoint, bucket, key, access, secret, n, med, tmp):
     print("| hey -c | HEAD/s | hey CPU µs/HEAD | s3meta HEAD/s ÷ hey | all answers 200 |")
     print("|---:|---:|---:|---:|---|")
     for c, h in rows:
-        print("| %d | %.0f | %.1f | %.2f | %s |" % (c, h["rate"], h["cpu_us"], (n / s_wall) / h["rate"] if h["rate"] else 0,
+        print("| %d | %.0f | %.1f | %.2f | %s |" % (c, h["rate"], h["cpu_us"], s3meta_rate / h["rate"] if h["rate"] else 0,
                                                    "yes" if h["ok"] else "NO %s" % h["codes"]))
 
 
@@ -245,8 +262,10 @@ def sim_phase(args, tmp):
         tools = {k: v for k, v in all_tools.items() if k in keep}
         note = ("Peers run here: %s. The others take minutes per million objects (Python about 1.5 ms of CPU per "
                 "object; see the Garage table for all of them); add them with --sim-peers." % ", ".join(keep[1:]))
-        med, ok = run_table("`s3meta sim`, %d objects, median of %d runs" % (n, args.runs), tools, env, n, expected, args.runs, tmp, note)
-        ceiling(endpoint, "sim", "d0/d0/obj" + "0" * max(6, len(str(n - 1))), SIM_KEY, SIM_SECRET, min(n, 200000), med, tmp)
+        med, ok = run_table("`s3meta sim`, %d objects, median of %d runs" % (n, args.runs), tools, env, n, expected, args.runs, tmp, note,
+                            server_pid=proc.pid)
+        ceiling(endpoint, "sim", "d0/d0/obj" + "0" * max(6, len(str(n - 1))), SIM_KEY, SIM_SECRET, min(n, 200000),
+                n / med["s3meta"][0], tmp)
     finally:
         stop(proc)
         summary = proc.stderr.read()

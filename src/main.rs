@@ -7,7 +7,6 @@ use std::sync::Arc;
 use s3meta::cli::{self, Command, ProcessEnvironment, ProgressMode, ScanConfig};
 use s3meta::core::sigv4::{Signer, SigningSettings};
 use s3meta::error::Error;
-use s3meta::shell::client::HttpClient;
 use s3meta::shell::fetch::Context;
 use s3meta::shell::progress::{stderr_line, stdout_text};
 use s3meta::shell::scan::{scan, ScanOptions};
@@ -88,18 +87,14 @@ fn run_scan(config: ScanConfig) -> i32 {
         progress,
     };
     let report = runtime.block_on(async {
-        let client = HttpClient::new(
-            config.target.endpoint.scheme,
-            config.concurrency,
-            config.timeout,
-        );
-        let ctx = Arc::new(Context {
-            client,
-            target: config.target.clone(),
+        // The pools are made inside the runtime: hyper-util's pool starts its idle reaper there.
+        let ctx = Arc::new(Context::new(
+            config.target.clone(),
             signer,
-            retry: config.retry,
-            timeout: config.timeout,
-        });
+            config.retry,
+            config.timeout,
+            config.concurrency,
+        ));
         scan(ctx, opts, &mut *out).await
     });
     drop(out);

@@ -29,6 +29,10 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
 pub struct HttpClient {
     inner: Client<HttpConnector, Empty<Bytes>>,
     scheme: Scheme,
+    /// The host every request of a scan goes to, parsed once (cloning these is a reference count).
+    host: String,
+    host_authority: Option<Authority>,
+    host_value: Option<HeaderValue>,
 }
 
 /// A request that got no HTTP response: connection refused or reset, a protocol error, …
@@ -37,7 +41,13 @@ pub struct TransportError(pub String);
 
 impl HttpClient {
     /// A pool keeping up to `max_idle` connections open (at least the number of requests in flight).
-    pub fn new(scheme: Scheme, max_idle: usize, connect_timeout: Duration) -> HttpClient {
+    /// `host` is the `Host` of the requests to come (others work too, a little slower).
+    pub fn new(
+        scheme: Scheme,
+        host: &str,
+        max_idle: usize,
+        connect_timeout: Duration,
+    ) -> HttpClient {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(connect_timeout));
@@ -50,7 +60,13 @@ impl HttpClient {
             .retry_canceled_requests(true)
             .set_host(false)
             .build(connector);
-        HttpClient { inner, scheme }
+        HttpClient {
+            inner,
+            scheme,
+            host: host.to_owned(),
+            host_authority: Authority::try_from(host).ok(),
+            host_value: HeaderValue::try_from(host).ok(),
+        }
     }
 
     /// Sends a request built by the core, byte for byte (taken by value: its strings move into hyper).
@@ -73,13 +89,20 @@ impl HttpClient {
             Scheme::Http => hyper::http::uri::Scheme::HTTP,
             Scheme::Https => hyper::http::uri::Scheme::HTTPS,
         });
-        uri.authority = Some(Authority::try_from(req.host.as_str())?);
+        let (authority, host) = match (&self.host_authority, &self.host_value) {
+            (Some(a), Some(h)) if req.host == self.host => (a.clone(), h.clone()),
+            _ => (
+                Authority::try_from(req.host.as_str())?,
+                HeaderValue::try_from(req.host)?,
+            ),
+        };
+        uri.authority = Some(authority);
         uri.path_and_query = Some(PathAndQuery::try_from(req.path_and_query)?);
         let mut request = hyper::Request::new(Empty::new());
         *request.method_mut() = Method::from_bytes(req.method.as_bytes())?;
         *request.uri_mut() = Uri::from_parts(uri)?;
         let headers = request.headers_mut();
-        headers.insert(HOST, HeaderValue::try_from(req.host)?);
+        headers.insert(HOST, host);
         for (name, value) in req.headers {
             let value = match value {
                 Cow::Borrowed(s) => HeaderValue::from_static(s),

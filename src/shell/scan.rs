@@ -247,11 +247,12 @@ pub async fn scan(ctx: Arc<Context>, opts: ScanOptions, out: &mut dyn Write) -> 
             let mut jitter = Jitter::new(seed ^ seq.wrapping_mul(0x9E37_79B9_7F4A_7C15));
             heads.spawn(async move {
                 let mut entry = entry;
-                let mut outcome = fetch::head(&ctx, &entry.key, &mut jitter).await;
+                let want_etag = entry.etag.is_none();
+                let mut outcome = fetch::head(&ctx, &entry.key, want_etag, &mut jitter).await;
                 if let (HeadOutcome::Vanished, Some(as_sent)) = (&outcome, entry.key_as_sent.take())
                 {
                     // The server may have claimed EncodingType=url without encoding: try the key as sent.
-                    let second = fetch::head(&ctx, &as_sent, &mut jitter).await;
+                    let second = fetch::head(&ctx, &as_sent, want_etag, &mut jitter).await;
                     if matches!(second, HeadOutcome::Found(..)) {
                         entry.key = as_sent;
                         outcome = second;

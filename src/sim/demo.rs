@@ -12,7 +12,6 @@ use crate::core::endpoint::{Addressing, BucketTarget, Endpoint};
 use crate::core::output::Format;
 use crate::core::sigv4::{Credentials, Signer, SigningSettings};
 use crate::error::Error;
-use crate::shell::client::HttpClient;
 use crate::shell::cputime::thread_cpu;
 use crate::shell::fetch::Context;
 use crate::shell::progress::stderr_line;
@@ -163,14 +162,13 @@ pub fn run_demo(args: DemoArgs) -> Result<i32, Error> {
     let cpu_before = thread_cpu().unwrap_or_default();
     let report = runtime.block_on(async {
         let timeout = std::time::Duration::from_secs(30);
-        let client = HttpClient::new(target.endpoint.scheme, args.concurrency, timeout);
-        let ctx = Arc::new(Context {
-            client,
+        let ctx = Arc::new(Context::new(
             target,
-            signer: Some(signer),
-            retry: RetryPolicy::default(),
+            Some(signer),
+            RetryPolicy::default(),
             timeout,
-        });
+            args.concurrency,
+        ));
         let opts = ScanOptions {
             prefix: Vec::new(),
             start_after: None,
