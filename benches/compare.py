@@ -10,6 +10,7 @@ What it does, in one run (every server on 127.0.0.1, ports below 32768, stopped 
           enough for a million objects, the `hey` ceiling, and the simulator's own CPU per request.
   curve   HEAD/s against `--concurrency` (16 64 256 1024) on the simulator with 1 ms HEAD latency.
   memory  s3meta's peak RSS at 100,000 and 10,000,000 simulated objects.
+  size    the stripped release binary and the non-dev package count, beside the aws-sdk-s3 peer's.
 Figures: wall s, HEAD/s (objects / wall), client CPU µs per HEAD ((user+sys) / objects), peak RSS, and
 each tool's ratios to s3meta, medians of R runs. Every output is compared (sorted) with the expected
 listing; a mismatch is printed as NO and makes the exit status 1.
@@ -318,10 +319,38 @@ def memory_phase(args, tmp):
     return True
 
 
+def count_packages(cwd, extra=()):
+    """Non-dev packages in the dependency tree (the crate itself included), as `cargo tree` resolves them."""
+    out = subprocess.run(["cargo", "tree", "-e", "normal", "--prefix", "none", "--locked"] + list(extra), cwd=cwd,
+                         capture_output=True, text=True).stdout
+    return len({line.split(" (")[0] for line in out.splitlines() if line.strip()})
+
+
+def size_phase(args, tmp):
+    print("\n### Footprint\n")
+    print("| build | stripped binary | non-dev packages |")
+    print("|---|---:|---:|")
+    ours = os.path.getsize(S3META)
+    print("| s3meta (release, with `sim`) | %.2f MB | %d |" % (ours / 1e6, count_packages(REPO)))
+    minimal = os.path.join(tmp, "minimal")
+    subprocess.check_call(["cargo", "build", "--release", "--locked", "-q", "--no-default-features", "--target-dir", minimal], cwd=REPO)
+    print("| s3meta `--no-default-features` (no simulator) | %.2f MB | %d |" % (
+        os.path.getsize(os.path.join(minimal, "release", "s3meta")) / 1e6, count_packages(REPO, ["--no-default-features"])))
+    peer = os.path.join(PEER_BIN, "rust-sdk-peer")
+    if os.path.exists(peer):
+        stripped = os.path.join(tmp, "rust-sdk-peer")
+        shutil.copy(peer, stripped)
+        subprocess.call(["strip", stripped])
+        lock = open(os.path.join(HERE, "peers/rust-sdk/Cargo.lock")).read().count("\n[[package]]")
+        print("| rust-sdk peer (aws-sdk-s3, stripped) | %.2f MB | %d in its Cargo.lock |" % (os.path.getsize(stripped) / 1e6, lock))
+        print("\ns3meta's binary is %.2f× the aws-sdk-s3 peer's." % (ours / os.path.getsize(stripped)))
+    return True
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--only", choices=["garage", "sim", "curve", "memory"], action="append")
+    ap.add_argument("--only", choices=["garage", "sim", "curve", "memory", "size"], action="append")
     ap.add_argument("--sim-objects", type=int, default=1000000)
     ap.add_argument("--garage-objects", type=int, default=10000)
     ap.add_argument("--sim-peers", nargs="*", default=[], help="more peers for the simulator table (go, rust-sdk, s5cmd, rclone, ...)")
@@ -330,14 +359,15 @@ def main():
         raise SystemExit("needs /usr/bin/time (apt-get install time)")
     log("building s3meta (release)")
     subprocess.check_call(["cargo", "build", "--release", "--locked", "-q"], cwd=REPO)
-    phases = args.only or ["garage", "sim", "curve", "memory"]
+    phases = args.only or ["garage", "sim", "curve", "memory", "size"]
     print("## s3meta against its peers (%s, %d cores; client and server share them)" % (
         datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"), os.cpu_count()))
     print("\nCommand: `benches/compare.py %s`" % " ".join(sys.argv[1:]))
     ok = True
     with tempfile.TemporaryDirectory(prefix="s3meta-compare.") as tmp:
         for phase in phases:
-            ok &= {"garage": garage_phase, "sim": sim_phase, "curve": curve_phase, "memory": memory_phase}[phase](args, tmp)
+            ok &= {"garage": garage_phase, "sim": sim_phase, "curve": curve_phase, "memory": memory_phase,
+                   "size": size_phase}[phase](args, tmp)
     sys.exit(0 if ok else 1)
 
 

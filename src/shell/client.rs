@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use http_body_util::Empty;
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{HeaderName, HeaderValue, HOST};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue, HOST};
 use hyper::http::uri::{Authority, PathAndQuery};
 use hyper::{Method, Response, Uri};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -101,6 +101,8 @@ impl HttpClient {
         let mut request = hyper::Request::new(Empty::new());
         *request.method_mut() = Method::from_bytes(req.method.as_bytes())?;
         *request.uri_mut() = Uri::from_parts(uri)?;
+        // Room for Host and the four signing headers up front: one allocation instead of several.
+        *request.headers_mut() = HeaderMap::with_capacity(8);
         let headers = request.headers_mut();
         headers.insert(HOST, host);
         for (name, value) in req.headers {
