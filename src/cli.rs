@@ -10,6 +10,7 @@ use crate::core::sigv4::Credentials;
 use crate::error::Error;
 use crate::shell::retry::RetryPolicy;
 
+pub mod flags;
 mod profile;
 
 /// HEADs in flight by default (see README, "Choosing --concurrency").
@@ -145,8 +146,7 @@ where
 
 /// Parses the arguments after the program name.
 pub fn parse(args: &[String], env: &dyn Environment) -> Result<Command, Error> {
-    let mut iter = args.iter();
-    let sub = match iter.next().map(String::as_str) {
+    let sub = match args.first().map(String::as_str) {
         None | Some("-h") | Some("--help") | Some("help") => return Ok(Command::Help),
         Some("-V") | Some("--version") => return Ok(Command::Version),
         Some("scan") => "scan",
@@ -172,25 +172,10 @@ pub fn parse(args: &[String], env: &dyn Environment) -> Result<Command, Error> {
     };
     debug_assert_eq!(sub, "scan");
     let mut a = Args::default();
-    let rest: Vec<&String> = iter.collect();
-    let mut i = 0;
-    while i < rest.len() {
-        let arg = rest[i].as_str();
-        i += 1;
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_owned())),
-            _ => (arg, None),
-        };
-        let mut value = |what: &str| -> Result<String, Error> {
-            if let Some(v) = inline.clone() {
-                return Ok(v);
-            }
-            let v = rest
-                .get(i)
-                .ok_or_else(|| usage(format!("{flag} needs a value ({what})")))?;
-            i += 1;
-            Ok(v.to_string())
-        };
+    let mut flags = flags::Flags::new(&args[1..]);
+    while let Some(f) = flags.next_flag() {
+        let flag = f.name.as_str();
+        let mut value = |what: &str| flags.value(&f, what);
         match flag {
             "-h" | "--help" => return Ok(Command::Help),
             "--endpoint-url" => a.endpoint_url = Some(value("a URL")?),
@@ -242,10 +227,10 @@ pub fn parse(args: &[String], env: &dyn Environment) -> Result<Command, Error> {
             _ => {
                 if a.url.is_some() {
                     return Err(usage(format!(
-                        "unexpected argument {arg:?}: give one s3://BUCKET[/PREFIX]"
+                        "unexpected argument {flag:?}: give one s3://BUCKET[/PREFIX]"
                     )));
                 }
-                a.url = Some(arg.to_owned());
+                a.url = Some(flag.to_owned());
             }
         }
     }

@@ -46,10 +46,10 @@ pub fn parse_demo_args(args: &[String]) -> Result<Option<DemoArgs>, Error> {
         show: 10,
         format: Format::Jsonl,
     };
-    let mut i = 0;
-    while i < args.len() {
-        let flag = args[i].as_str();
-        let value = args.get(i + 1).cloned().unwrap_or_default();
+    let mut flags = crate::cli::flags::Flags::new(args);
+    while let Some(f) = flags.next_flag() {
+        let flag = f.name.as_str();
+        let value = flags.value(&f, "a value").unwrap_or_default();
         let bad = |what: &str| Error::Usage(format!("{flag} takes {what}, not {value:?}"));
         match flag {
             "-h" | "--help" => return Ok(None),
@@ -78,7 +78,6 @@ pub fn parse_demo_args(args: &[String]) -> Result<Option<DemoArgs>, Error> {
                 )))
             }
         }
-        i += 2;
     }
     Ok(Some(d))
 }

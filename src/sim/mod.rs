@@ -93,24 +93,10 @@ pub fn parse_sim_args(args: &[String]) -> Result<Option<SimArgs>, Error> {
     let mut duration = None;
     let mut fail = String::new();
     let (mut key, mut secret, mut anonymous) = (None, None, false);
-    let mut i = 0;
-    while i < args.len() {
-        let arg = args[i].as_str();
-        i += 1;
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_owned())),
-            _ => (arg, None),
-        };
-        let mut value = || -> Result<String, Error> {
-            if let Some(v) = inline.clone() {
-                return Ok(v);
-            }
-            let v = args
-                .get(i)
-                .ok_or_else(|| usage(format!("{flag} needs a value")))?;
-            i += 1;
-            Ok(v.clone())
-        };
+    let mut flags = crate::cli::flags::Flags::new(args);
+    while let Some(f) = flags.next_flag() {
+        let flag = f.name.as_str();
+        let mut value = || flags.value(&f, "a value");
         match flag {
             "-h" | "--help" => return Ok(None),
             "--listen" => {
