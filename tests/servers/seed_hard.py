@@ -104,7 +104,7 @@ def main():
         try:
             c.put_object(Bucket=bucket, Key=key, Body=b"x" * 10, Metadata=meta)
         except Exception as e:
-            print("refused %r: %s" % (key, str(e)[:200]), file=sys.stderr)
+            print("refused %r: %s" % (key[:60], str(e)[:200]), file=sys.stderr)
 
     jobs = [("bulk/%05d" % i, {} if i % 3 == 0 else {"idx": str(i), "kind": "bulk"}) for i in range(BULK)]
     jobs += [(k, {"kind": "hard-key"}) for k in HARD_KEYS]
