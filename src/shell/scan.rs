@@ -1,9 +1,9 @@
 //! The scan pipeline: one lister fetches ListObjectsV2 pages ahead into a bounded channel; the scheduler
-//! hands keys to up to `concurrency` long-lived HEAD workers and writes each finished object **in listing
-//! (key) order** through a bounded reorder window. Memory depends on the concurrency and page size, never on the bucket.
+//! keeps up to `concurrency` HEADs in flight and writes each finished object **in listing (key) order**
+//! through a bounded reorder window. Memory depends on the concurrency and page size, never on the bucket.
 //!
 //! ```text
-//! lister ──pages (≤ PAGES_AHEAD)──► pending keys ──► HEAD workers (≤ concurrency) ──► reorder window ──► output
+//! lister ──pages (≤ PAGES_AHEAD)──► pending keys ──► HEAD tasks (≤ concurrency) ──► reorder window ──► output
 //! ```
 //! Ordered output is what makes a checkpoint a single key ("everything up to here is written"), and the
 //! window is where an adaptive in-flight limit will plug in; several listers over key ranges will feed
@@ -233,10 +233,7 @@ async fn head_worker(
                 outcome = second;
             }
         }
-        if results
-            .send((id, seq, Finished { entry, outcome }))
-            .is_err()
-        {
+        if results.send((id, seq, Finished { entry, outcome })).is_err() {
             return;
         }
     }
@@ -287,8 +284,7 @@ pub async fn scan(ctx: Arc<Context>, opts: ScanOptions, out: &mut dyn Write) -> 
                 None => {
                     let id = job_senders.len();
                     let (tx, rx) = mpsc::channel(1);
-                    let jitter =
-                        Jitter::new(seed ^ (id as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                    let jitter = Jitter::new(seed ^ (id as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
                     workers.spawn(head_worker(id, ctx.clone(), rx, results_tx.clone(), jitter));
                     job_senders.push(tx);
                     id
@@ -296,9 +292,7 @@ pub async fn scan(ctx: Arc<Context>, opts: ScanOptions, out: &mut dyn Write) -> 
             };
             // An idle worker's one-slot channel is empty, so this cannot be full.
             if job_senders[id].try_send(Job { seq, entry }).is_err() {
-                fatal = Some(Error::Fatal(
-                    "internal error: a HEAD worker stopped taking work".into(),
-                ));
+                fatal = Some(Error::Fatal("internal error: a HEAD worker stopped taking work".into()));
                 break 'schedule;
             }
             window.push_back(None);
