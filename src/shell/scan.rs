@@ -207,38 +207,6 @@ impl Emitter<'_> {
     }
 }
 
-/// One HEAD to do: the object and its place in the listing.
-struct Job {
-    seq: u64,
-    entry: ListEntry,
-}
-
-/// A long-lived HEAD worker: takes one job at a time and sends the result back tagged with its own id,
-/// so that the scheduler knows it is free again. Long-lived, so a HEAD costs no task spawn.
-async fn head_worker(
-    id: usize,
-    ctx: Arc<Context>,
-    mut jobs: mpsc::Receiver<Job>,
-    results: mpsc::UnboundedSender<(usize, u64, Finished)>,
-    mut jitter: Jitter,
-) {
-    while let Some(Job { seq, mut entry }) = jobs.recv().await {
-        let want_etag = entry.etag.is_none();
-        let mut outcome = fetch::head(&ctx, &entry.key, want_etag, &mut jitter).await;
-        if let (HeadOutcome::Vanished, Some(as_sent)) = (&outcome, entry.key_as_sent.take()) {
-            // The server may have claimed EncodingType=url without encoding: try the key as sent.
-            let second = fetch::head(&ctx, &as_sent, want_etag, &mut jitter).await;
-            if matches!(second, HeadOutcome::Found(..)) {
-                entry.key = as_sent;
-                outcome = second;
-            }
-        }
-        if results.send((id, seq, Finished { entry, outcome })).is_err() {
-            return;
-        }
-    }
-}
-
 /// Runs one scan to the end and reports how it went. Output goes to `out`; messages about single
 /// objects (vanished, failed) go to stderr as they happen.
 pub async fn scan(ctx: Arc<Context>, opts: ScanOptions, out: &mut dyn Write) -> ScanReport {
@@ -264,48 +232,49 @@ pub async fn scan(ctx: Arc<Context>, opts: ScanOptions, out: &mut dyn Write) -> 
     // window[i] is object number base_seq + i: None while its HEAD runs, Some once finished.
     let mut window: VecDeque<Option<Finished>> = VecDeque::with_capacity(window_cap);
     let mut base_seq: u64 = 0;
-    // Workers are started as needed, up to `concurrency`; `idle` holds the ids of those free for a job.
-    let mut workers: JoinSet<()> = JoinSet::new();
-    let mut job_senders: Vec<mpsc::Sender<Job>> = Vec::new();
-    let mut idle: Vec<usize> = Vec::new();
-    let mut in_flight = 0usize;
-    let (results_tx, mut results) = mpsc::unbounded_channel::<(usize, u64, Finished)>();
+    let mut heads: JoinSet<(u64, Finished)> = JoinSet::new();
     let mut listing = true;
     let mut fatal: Option<Error> = None;
 
     'schedule: loop {
-        while in_flight < concurrency && window.len() < window_cap {
+        while heads.len() < concurrency && window.len() < window_cap {
             let Some(entry) = pending.pop_front() else {
                 break;
             };
             let seq = base_seq + window.len() as u64;
-            let id = match idle.pop() {
-                Some(id) => id,
-                None => {
-                    let id = job_senders.len();
-                    let (tx, rx) = mpsc::channel(1);
-                    let jitter = Jitter::new(seed ^ (id as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-                    workers.spawn(head_worker(id, ctx.clone(), rx, results_tx.clone(), jitter));
-                    job_senders.push(tx);
-                    id
-                }
-            };
-            // An idle worker's one-slot channel is empty, so this cannot be full.
-            if job_senders[id].try_send(Job { seq, entry }).is_err() {
-                fatal = Some(Error::Fatal("internal error: a HEAD worker stopped taking work".into()));
-                break 'schedule;
-            }
             window.push_back(None);
-            in_flight += 1;
+            let ctx = ctx.clone();
+            let mut jitter = Jitter::new(seed ^ seq.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            heads.spawn(async move {
+                let mut entry = entry;
+                let want_etag = entry.etag.is_none();
+                let mut outcome = fetch::head(&ctx, &entry.key, want_etag, &mut jitter).await;
+                if let (HeadOutcome::Vanished, Some(as_sent)) = (&outcome, entry.key_as_sent.take())
+                {
+                    // The server may have claimed EncodingType=url without encoding: try the key as sent.
+                    let second = fetch::head(&ctx, &as_sent, want_etag, &mut jitter).await;
+                    if matches!(second, HeadOutcome::Found(..)) {
+                        entry.key = as_sent;
+                        outcome = second;
+                    }
+                }
+                (seq, Finished { entry, outcome })
+            });
         }
         let want_page = listing && pending.len() < concurrency;
-        if in_flight == 0 && !want_page {
+        if heads.is_empty() && !want_page {
             break;
         }
         tokio::select! {
-            Some((id, seq, finished)) = results.recv(), if in_flight > 0 => {
-                in_flight -= 1;
-                idle.push(id);
+            joined = heads.join_next(), if !heads.is_empty() => {
+                let Some(joined) = joined else { continue };
+                let (seq, finished) = match joined {
+                    Ok(done) => done,
+                    Err(e) => {
+                        fatal = Some(Error::Fatal(format!("internal error: a HEAD task ended abnormally: {e}")));
+                        break;
+                    }
+                };
                 window[(seq - base_seq) as usize] = Some(finished);
                 while let Some(Some(_)) = window.front() {
                     let Some(Some(done)) = window.pop_front() else { break };
@@ -316,12 +285,6 @@ pub async fn scan(ctx: Arc<Context>, opts: ScanOptions, out: &mut dyn Write) -> 
                         break 'schedule;
                     }
                 }
-            }
-            Some(ended) = workers.join_next(), if !workers.is_empty() => {
-                // Workers only end when the scheduler drops their channel: this one ended abnormally.
-                let cause = ended.err().map(|e| e.to_string()).unwrap_or_else(|| "it returned".into());
-                fatal = Some(Error::Fatal(format!("internal error: a HEAD worker ended: {cause}")));
-                break;
             }
             message = rx.recv(), if want_page => match message {
                 Some(ListerMessage::Page(entries)) => {
@@ -338,8 +301,7 @@ pub async fn scan(ctx: Arc<Context>, opts: ScanOptions, out: &mut dyn Write) -> 
         }
     }
     lister.abort();
-    drop(job_senders);
-    workers.abort_all();
+    heads.abort_all();
     let output_result = emitter.flush();
     if fatal.is_none() {
         if let Err(e) = output_result {
