@@ -8,7 +8,7 @@ use s3meta::core::sigv4::{
     canonical_query, canonical_request, canonical_uri, credential_scope, signature, signing_key,
     string_to_sign, SigningSettings,
 };
-use s3meta::core::uri::{encode_path_into, percent_decode};
+use s3meta::core::uri::{encode_path_into, query_pairs};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -59,19 +59,8 @@ fn parse_request(text: &str) -> RawRequest {
     }
 }
 
-fn query_pairs(query: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (n, v) = p.split_once('=').unwrap_or((p, ""));
-            (percent_decode(n.as_bytes()), percent_decode(v.as_bytes()))
-        })
-        .collect()
-}
-
 fn canonical_query_of(query: &str) -> String {
-    let pairs = query_pairs(query);
+    let pairs: Vec<(Vec<u8>, Vec<u8>)> = query_pairs(query).collect();
     let refs: Vec<(&[u8], &[u8])> = pairs
         .iter()
         .map(|(n, v)| (n.as_slice(), v.as_slice()))

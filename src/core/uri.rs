@@ -84,6 +84,14 @@ pub fn form_decode(input: &[u8]) -> Vec<u8> {
     decode(input, true)
 }
 
+/// The `name=value` pairs of a query string, each side percent-decoded (`+` stays a plus, as SigV4 reads it).
+pub fn query_pairs(query: &str) -> impl Iterator<Item = (Vec<u8>, Vec<u8>)> + '_ {
+    query.split('&').filter(|p| !p.is_empty()).map(|p| {
+        let (n, v) = p.split_once('=').unwrap_or((p, ""));
+        (percent_decode(n.as_bytes()), percent_decode(v.as_bytes()))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +115,19 @@ mod tests {
     fn query_is_strict() {
         assert_eq!(encode_query(b"a/b c+d=e&f"), "a%2Fb%20c%2Bd%3De%26f");
         assert_eq!(encode_query("ሴ".as_bytes()), "%E1%88%B4");
+    }
+
+    #[test]
+    fn query_pairs_decode_both_sides() {
+        let pairs: Vec<_> = query_pairs("a%20b=c%2Fd&&flag&e=").collect();
+        assert_eq!(
+            pairs,
+            vec![
+                (b"a b".to_vec(), b"c/d".to_vec()),
+                (b"flag".to_vec(), vec![]),
+                (b"e".to_vec(), vec![])
+            ]
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use crate::core::sigv4::{
     canonical_query, canonical_request, credential_scope, signature, signing_key, string_to_sign,
 };
-use crate::core::uri::percent_decode;
+use crate::core::uri::query_pairs;
 
 /// Why a request was refused: an S3 error code, and a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,15 +126,7 @@ impl Verifier {
             .first()
             .ok_or_else(|| refuse("InvalidRequest", "x-amz-content-sha256 is missing"))?;
 
-        let pairs: Vec<(Vec<u8>, Vec<u8>)> = req
-            .query
-            .split('&')
-            .filter(|p| !p.is_empty())
-            .map(|p| {
-                let (n, v) = p.split_once('=').unwrap_or((p, ""));
-                (percent_decode(n.as_bytes()), percent_decode(v.as_bytes()))
-            })
-            .collect();
+        let pairs: Vec<(Vec<u8>, Vec<u8>)> = query_pairs(req.query).collect();
         let refs: Vec<(&[u8], &[u8])> = pairs
             .iter()
             .map(|(n, v)| (n.as_slice(), v.as_slice()))

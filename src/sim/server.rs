@@ -21,7 +21,7 @@ use super::auth::{IncomingRequest, Verifier};
 use super::bucket::{BucketSpec, Listing, VirtualBucket};
 use super::faults::{Fault, FaultPlan, Latency};
 use crate::core::base64;
-use crate::core::uri::{encode_path_into, percent_decode};
+use crate::core::uri::{encode_path_into, percent_decode, query_pairs};
 
 /// Everything the simulator is told.
 #[derive(Debug, Clone)]
@@ -180,16 +180,14 @@ impl State {
     fn list(&self, query: &str, n: u64, fault: Option<Fault>) -> Reply {
         let (mut prefix, mut delimiter, mut start_after, mut token, mut max_keys, mut url) =
             (Vec::new(), Vec::new(), Vec::new(), None, 1000usize, false);
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let value = percent_decode(value.as_bytes());
-            match name {
-                "prefix" => prefix = value,
-                "delimiter" => delimiter = value,
-                "start-after" => start_after = value,
-                "continuation-token" => token = Some(value),
-                "encoding-type" => url = value == b"url",
-                "max-keys" => match std::str::from_utf8(&value)
+        for (name, value) in query_pairs(query) {
+            match name.as_slice() {
+                b"prefix" => prefix = value,
+                b"delimiter" => delimiter = value,
+                b"start-after" => start_after = value,
+                b"continuation-token" => token = Some(value),
+                b"encoding-type" => url = value == b"url",
+                b"max-keys" => match std::str::from_utf8(&value)
                     .ok()
                     .and_then(|v| v.parse::<usize>().ok())
                 {
