@@ -98,9 +98,6 @@ fn run_scan(config: ScanConfig) -> i32 {
         scan(ctx, opts, &mut *out).await
     });
     drop(out);
-    if let Some(e) = &report.fatal {
-        stderr_line(&format!("s3meta: {e}"));
-    }
-    stderr_line(&report.summary_line());
+    report.report_to_stderr();
     report.exit_code()
 }

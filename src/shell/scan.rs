@@ -65,6 +65,14 @@ impl ScanReport {
         )
     }
 
+    /// Ends a run on stderr: the fatal error, if any, then the summary line.
+    pub fn report_to_stderr(&self) {
+        if let Some(e) = &self.fatal {
+            stderr_line(&format!("s3meta: {e}"));
+        }
+        stderr_line(&self.summary_line());
+    }
+
     /// 0 all reported, 1 some objects failed, 3 the scan stopped early.
     pub fn exit_code(&self) -> i32 {
         match (&self.fatal, self.counters.failed) {

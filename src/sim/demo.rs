@@ -191,10 +191,7 @@ pub fn run_demo(args: DemoArgs) -> Result<i32, Error> {
         let _ = writeln!(stdout, "… and {} more records", preview.hidden);
     }
     let _ = stdout.flush();
-    if let Some(e) = &report.fatal {
-        stderr_line(&format!("s3meta: {e}"));
-    }
-    stderr_line(&report.summary_line());
+    report.report_to_stderr();
     let heads = report.counters.heads.max(1) as f64;
     stderr_line(&format!(
         "s3meta demo: client {:.1} µs CPU per HEAD (listing, signing, parsing, output included); simulator {:.1} µs CPU per request",
