@@ -149,43 +149,46 @@ pub fn parse_list_page_with(xml: &[u8], encoding: KeyEncoding) -> Result<ListPag
                     raw_keys.push(String::new());
                 }
             }
-            Step::Close { path, text } => {
-                // Up to four levels matter; a deeper element (never sent by S3) matches nothing below.
-                let names = [path.get(0), path.get(1), path.get(2), path.get(3)];
-                let names = &names[..path.len().min(4)];
-                match names {
-                    [_, "Name"] => page.name = Some(text.to_owned()),
-                    [_, "EncodingType"] => page.encoding_type = Some(text.to_owned()),
-                    [_, "Prefix"] => raw_top[0] = Some(text.to_owned()),
-                    [_, "Delimiter"] => raw_top[1] = Some(text.to_owned()),
-                    [_, "StartAfter"] => raw_top[2] = Some(text.to_owned()),
-                    [_, "Marker"] => raw_top[3] = Some(text.to_owned()),
-                    [_, "NextMarker"] => raw_top[4] = Some(text.to_owned()),
-                    [_, "ContinuationToken"] => page.continuation_token = Some(text.to_owned()),
-                    [_, "NextContinuationToken"] => {
-                        page.next_continuation_token = Some(text.to_owned())
-                    }
-                    [_, "KeyCount"] => page.key_count = Some(parse_u64("KeyCount", text)?),
-                    [_, "MaxKeys"] => page.max_keys = Some(parse_u64("MaxKeys", text)?),
-                    [_, "IsTruncated"] => page.is_truncated = parse_bool("IsTruncated", text)?,
-                    [_, "Contents", "Key"] => {
+            Step::Close { path, text } => match path.len() {
+                2 => match path.get(1) {
+                    "Contents" => page.contents.push(std::mem::take(&mut entry)),
+                    "Name" => page.name = Some(text.to_owned()),
+                    "EncodingType" => page.encoding_type = Some(text.to_owned()),
+                    "Prefix" => raw_top[0] = Some(text.to_owned()),
+                    "Delimiter" => raw_top[1] = Some(text.to_owned()),
+                    "StartAfter" => raw_top[2] = Some(text.to_owned()),
+                    "Marker" => raw_top[3] = Some(text.to_owned()),
+                    "NextMarker" => raw_top[4] = Some(text.to_owned()),
+                    "ContinuationToken" => page.continuation_token = Some(text.to_owned()),
+                    "NextContinuationToken" => page.next_continuation_token = Some(text.to_owned()),
+                    "KeyCount" => page.key_count = Some(parse_u64("KeyCount", text)?),
+                    "MaxKeys" => page.max_keys = Some(parse_u64("MaxKeys", text)?),
+                    "IsTruncated" => page.is_truncated = parse_bool("IsTruncated", text)?,
+                    _ => {}
+                },
+                3 => match (path.get(1), path.get(2)) {
+                    ("Contents", "Key") => {
                         if let Some(last) = raw_keys.last_mut() {
                             *last = text.to_owned();
                         }
                     }
-                    [_, "Contents", "LastModified"] => entry.last_modified = Some(text.to_owned()),
-                    [_, "Contents", "ETag"] => entry.etag = Some(text.to_owned()),
-                    [_, "Contents", "Size"] => entry.size = Some(parse_u64("Size", text)?),
-                    [_, "Contents", "StorageClass"] => entry.storage_class = Some(text.to_owned()),
-                    [_, "Contents", "Owner", "ID"] => entry.owner_id = Some(text.to_owned()),
-                    [_, "Contents", "Owner", "DisplayName"] => {
+                    ("Contents", "LastModified") => entry.last_modified = Some(text.to_owned()),
+                    ("Contents", "ETag") => entry.etag = Some(text.to_owned()),
+                    ("Contents", "Size") => entry.size = Some(parse_u64("Size", text)?),
+                    ("Contents", "StorageClass") => entry.storage_class = Some(text.to_owned()),
+                    ("CommonPrefixes", "Prefix") => raw_prefixes.push(text.to_owned()),
+                    _ => {}
+                },
+                4 => match (path.get(1), path.get(2), path.get(3)) {
+                    ("Contents", "Owner", "ID") => entry.owner_id = Some(text.to_owned()),
+                    ("Contents", "Owner", "DisplayName") => {
                         entry.owner_display_name = Some(text.to_owned())
                     }
-                    [_, "Contents"] => page.contents.push(std::mem::take(&mut entry)),
-                    [_, "CommonPrefixes", "Prefix"] => raw_prefixes.push(text.to_owned()),
                     _ => {}
-                }
-            }
+                },
+                // The root, and anything deeper than S3 ever sends.
+                _ => {}
+            },
         }
         Ok(())
     })?;
@@ -213,7 +216,8 @@ pub fn parse_list_page_with(xml: &[u8], encoding: KeyEncoding) -> Result<ListPag
         }
     };
     for (entry, raw) in page.contents.iter_mut().zip(raw_keys) {
-        if decode {
+        // Most keys have nothing to decode: keep the text as it is, with no second copy.
+        if decode && raw.bytes().any(|b| b == b'%' || b == b'+') {
             let key = form_decode(raw.as_bytes());
             if key != raw.as_bytes() {
                 entry.key_as_sent = Some(raw.into_bytes());

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use http_body_util::Empty;
 use hyper::body::{Bytes, Incoming};
 use hyper::client::conn::http1::{self, SendRequest};
-use hyper::header::{HeaderMap, HeaderName, HeaderValue, HOST};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, HOST};
 use hyper::http::uri::PathAndQuery;
 use hyper::{Method, Response, Uri};
 use hyper_util::rt::TokioIo;
@@ -317,9 +317,22 @@ impl Shared {
                 Cow::Borrowed(s) => HeaderValue::from_static(s),
                 Cow::Owned(s) => HeaderValue::try_from(s)?,
             };
-            headers.insert(HeaderName::from_static(name), value);
+            headers.insert(header_name(name), value);
         }
         Ok(request)
+    }
+}
+
+/// The name of a header the core sets. `HeaderName::from_static` parses its argument on every call; the
+/// names of every request are known ones.
+fn header_name(name: &'static str) -> HeaderName {
+    const X_AMZ_DATE: HeaderName = HeaderName::from_static("x-amz-date");
+    const X_AMZ_CONTENT_SHA256: HeaderName = HeaderName::from_static("x-amz-content-sha256");
+    match name {
+        "authorization" => AUTHORIZATION,
+        "x-amz-date" => X_AMZ_DATE,
+        "x-amz-content-sha256" => X_AMZ_CONTENT_SHA256,
+        other => HeaderName::from_static(other),
     }
 }
 
