@@ -7,6 +7,7 @@ use std::sync::Arc;
 use s3meta::cli::{self, Command, ProcessEnvironment, ProgressMode, ScanConfig};
 use s3meta::core::sigv4::{Signer, SigningSettings};
 use s3meta::error::Error;
+use s3meta::shell::batching::WakeBatching;
 use s3meta::shell::fetch::Context;
 use s3meta::shell::progress::{stderr_line, stdout_text};
 use s3meta::shell::scan::{scan, ScanOptions};
@@ -66,10 +67,8 @@ fn run_scan(config: ScanConfig) -> i32 {
         ProgressMode::Always => true,
         ProgressMode::Auto => std::io::stderr().is_terminal(),
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let batching = WakeBatching::new();
+    let runtime = match batching.runtime() {
         Ok(rt) => rt,
         Err(e) => fail(&Error::Fatal(format!("cannot start the runtime: {e}"))),
     };
@@ -87,13 +86,13 @@ fn run_scan(config: ScanConfig) -> i32 {
         progress,
     };
     let report = runtime.block_on(async {
-        // The pools are made inside the runtime: hyper-util's pool starts its idle reaper there.
         let ctx = Arc::new(Context::new(
             config.target.clone(),
             signer,
             config.retry,
             config.timeout,
             config.concurrency,
+            batching,
         ));
         scan(ctx, opts, &mut *out).await
     });

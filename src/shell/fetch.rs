@@ -1,13 +1,14 @@
 //! One LIST page or one HEAD, sent through the pool with timeouts and retries, and read into core types.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::Response;
 use time::OffsetDateTime;
 
+use super::batching::WakeBatching;
 use super::client::{HttpClient, Lease, TransportError};
 use super::retry::{Jitter, RetryPolicy};
 use crate::core::endpoint::BucketTarget;
@@ -35,6 +36,8 @@ pub struct Context {
     pub signer: Option<Signer>,
     pub retry: RetryPolicy,
     pub timeout: Duration,
+    /// Told the round trip of every HEAD; the runtime's park hook reads it.
+    pub batching: Arc<WakeBatching>,
 }
 
 impl Context {
@@ -45,6 +48,7 @@ impl Context {
         retry: RetryPolicy,
         timeout: Duration,
         concurrency: usize,
+        batching: Arc<WakeBatching>,
     ) -> Context {
         let scheme = target.endpoint.scheme;
         Context {
@@ -54,6 +58,7 @@ impl Context {
             signer,
             retry,
             timeout,
+            batching,
         }
     }
 }
@@ -122,9 +127,11 @@ pub async fn head(ctx: &Context, key: &[u8], want_etag: bool, jitter: &mut Jitte
     loop {
         attempt += 1;
         let req = request::head_object(&ctx.target, key, ctx.signer.as_ref(), now());
+        let sent_at = Instant::now();
         let result = match send(ctx, &ctx.heads, req).await {
             Err(cause) => Attempt::Retry(cause),
             Ok((resp, lease)) => {
+                ctx.batching.record_round_trip(sent_at.elapsed());
                 // A HEAD answer has no body: the connection is free as soon as the head is read.
                 lease.finish();
                 let status = resp.status().as_u16();

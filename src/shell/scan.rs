@@ -269,6 +269,7 @@ pub async fn scan(ctx: Arc<Context>, opts: ScanOptions, out: &mut dyn Write) -> 
                 (seq, Finished { entry, outcome })
             });
         }
+        ctx.batching.set_in_flight(heads.len());
         let want_page = listing && pending.len() < concurrency;
         if heads.is_empty() && !want_page {
             break;

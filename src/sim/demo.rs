@@ -12,6 +12,7 @@ use crate::core::endpoint::{Addressing, BucketTarget, Endpoint};
 use crate::core::output::Format;
 use crate::core::sigv4::{Credentials, Signer, SigningSettings};
 use crate::error::Error;
+use crate::shell::batching::WakeBatching;
 use crate::shell::cputime::thread_cpu;
 use crate::shell::fetch::Context;
 use crate::shell::progress::stderr_line;
@@ -148,9 +149,9 @@ pub fn run_demo(args: DemoArgs) -> Result<i32, Error> {
         "s3",
         SigningSettings::S3,
     );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
+    let batching = WakeBatching::new();
+    let runtime = batching
+        .runtime()
         .map_err(|e| Error::Fatal(format!("cannot start the runtime: {e}")))?;
     let mut preview = Preview {
         inner: stdout,
@@ -167,6 +168,7 @@ pub fn run_demo(args: DemoArgs) -> Result<i32, Error> {
             RetryPolicy::default(),
             timeout,
             args.concurrency,
+            batching,
         ));
         let opts = ScanOptions {
             prefix: Vec::new(),
