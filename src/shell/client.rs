@@ -377,4 +377,52 @@ mod tests {
         assert_eq!(with_port("[::1]", 80), "[::1]:80");
         assert_eq!(with_port("[::1]:9000", 80), "[::1]:9000");
     }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    /// A hyper connection over an in-memory pipe (nobody answers on the other end).
+    async fn connection() -> (Sender, tokio::io::DuplexStream) {
+        let (ours, theirs) = tokio::io::duplex(1024);
+        let (sender, conn) = http1::handshake(TokioIo::new(ours)).await.unwrap();
+        tokio::spawn(conn);
+        (sender, theirs)
+    }
+
+    #[test]
+    fn a_connection_given_back_goes_to_the_first_request_still_waiting() {
+        runtime().block_on(async {
+            let client = HttpClient::new(Scheme::Http, "127.0.0.1:1", 4);
+            let shared = &client.shared;
+            let (gone_tx, gone_rx) = oneshot::channel();
+            let (waiting_tx, waiting_rx) = oneshot::channel();
+            drop(gone_rx); // that request timed out
+            lock(&shared.pool).waiting.extend([gone_tx, waiting_tx]);
+            let (sender, _pipe) = connection().await;
+            shared.give_back(Ok(sender));
+            assert!(matches!(waiting_rx.await, Ok(Ok(_))));
+            assert!(lock(&shared.pool).idle.is_empty());
+            // Nobody waiting: it goes idle, up to the limit.
+            for _ in 0..5 {
+                let (sender, _pipe) = connection().await;
+                shared.give_back(Ok(sender));
+            }
+            assert_eq!(lock(&shared.pool).idle.len(), 4);
+        });
+    }
+
+    #[test]
+    fn a_failed_connect_reaches_the_request_that_waits() {
+        runtime().block_on(async {
+            // Port 1 on loopback: refused at once.
+            let client = HttpClient::new(Scheme::Http, "127.0.0.1:1", 4);
+            let err = client.checkout().await.expect_err("nothing listens there");
+            assert!(err.0.contains("127.0.0.1:1"), "{}", err.0);
+            assert!(lock(&client.shared.pool).waiting.is_empty());
+        });
+    }
 }

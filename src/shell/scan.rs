@@ -1,19 +1,22 @@
 //! The scan pipeline: one lister fetches ListObjectsV2 pages ahead into a bounded channel; the scheduler
-//! keeps up to `concurrency` HEADs in flight and writes each finished object **in listing (key) order**
-//! through a bounded reorder window. Memory depends on the concurrency and page size, never on the bucket.
+//! gives each listed object its place in a bounded reorder window and posts it on a board, where up to
+//! `concurrency` HEAD tasks take them one at a time; finished objects are written **in listing (key)
+//! order**. Memory depends on the concurrency and page size, never on the bucket.
 //!
 //! ```text
-//! lister ──pages (≤ PAGES_AHEAD)──► pending keys ──► HEAD tasks (≤ concurrency) ──► reorder window ──► output
+//! lister ──pages (≤ PAGES_AHEAD)──► scheduler ──board──► HEAD tasks (≤ concurrency) ──board──► reorder window ──► output
 //! ```
+//! A HEAD task goes on to the next object itself when one is done, and ends when none is left to start,
+//! so a HEAD costs no task spawn, and several finishes wake the scheduler once.
 //! Ordered output is what makes a checkpoint a single key ("everything up to here is written"), and the
 //! window is where an adaptive in-flight limit will plug in; several listers over key ranges will feed
-//! the same pending queue.
+//! the same board.
 
 use std::collections::VecDeque;
 use std::io::Write;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinSet;
 
 use super::fetch::{self, Context, HeadOutcome};
@@ -215,6 +218,64 @@ impl Emitter<'_> {
     }
 }
 
+/// The work the scheduler and the HEAD tasks share.
+#[derive(Default)]
+struct Board {
+    /// Objects whose HEAD has not started yet, with their place in the listing.
+    todo: VecDeque<(u64, ListEntry)>,
+    /// HEADs finished since the scheduler last looked.
+    done: Vec<(u64, Finished)>,
+    /// HEAD tasks alive; each does one HEAD at a time.
+    tasks: usize,
+}
+
+struct Shared {
+    board: Mutex<Board>,
+    /// Woken when `done` has something; several finishes before the scheduler runs make one wake-up.
+    finished: Notify,
+}
+
+fn lock(board: &Mutex<Board>) -> std::sync::MutexGuard<'_, Board> {
+    // Nothing panics while holding it (pushes and pops); a poisoned lock is still consistent.
+    board
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A HEAD task: takes the next object from the board, HEADs it, posts the result, and goes on until
+/// nothing is left to start. A task lives for many HEADs, so a HEAD costs no spawn.
+async fn head_task(ctx: Arc<Context>, shared: Arc<Shared>, mut jitter: Jitter) {
+    loop {
+        let (seq, entry) = {
+            let mut board = lock(&shared.board);
+            match board.todo.pop_front() {
+                Some(job) => job,
+                None => {
+                    board.tasks -= 1;
+                    return;
+                }
+            }
+        };
+        let finished = head_object(&ctx, entry, &mut jitter).await;
+        lock(&shared.board).done.push((seq, finished));
+        shared.finished.notify_one();
+    }
+}
+
+async fn head_object(ctx: &Context, mut entry: ListEntry, jitter: &mut Jitter) -> Finished {
+    let want_etag = entry.etag.is_none();
+    let mut outcome = fetch::head(ctx, &entry.key, want_etag, jitter).await;
+    if let (HeadOutcome::Vanished, Some(as_sent)) = (&outcome, entry.key_as_sent.take()) {
+        // The server may have claimed EncodingType=url without encoding: try the key as sent.
+        let second = fetch::head(ctx, &as_sent, want_etag, jitter).await;
+        if matches!(second, HeadOutcome::Found(..)) {
+            entry.key = as_sent;
+            outcome = second;
+        }
+    }
+    Finished { entry, outcome }
+}
+
 /// Runs one scan to the end and reports how it went. Output goes to `out`; messages about single
 /// objects (vanished, failed) go to stderr as they happen.
 pub async fn scan(ctx: Arc<Context>, opts: ScanOptions, out: &mut dyn Write) -> ScanReport {
@@ -235,64 +296,73 @@ pub async fn scan(ctx: Arc<Context>, opts: ScanOptions, out: &mut dyn Write) -> 
     let (tx, mut rx) = mpsc::channel(PAGES_AHEAD);
     let lister = tokio::spawn(run_lister(ctx.clone(), opts.clone(), tx));
     let seed = Jitter::from_clock().next_unit().to_bits();
+    let shared = Arc::new(Shared {
+        board: Mutex::new(Board::default()),
+        finished: Notify::new(),
+    });
 
+    // Listed, not yet given a place in the window.
     let mut pending: VecDeque<ListEntry> = VecDeque::new();
-    // window[i] is object number base_seq + i: None while its HEAD runs, Some once finished.
+    // window[i] is object number base_seq + i: None until its HEAD finishes.
     let mut window: VecDeque<Option<Finished>> = VecDeque::with_capacity(window_cap);
     let mut base_seq: u64 = 0;
-    let mut heads: JoinSet<(u64, Finished)> = JoinSet::new();
+    // Objects in the window whose HEAD has not finished (waiting on the board or running).
+    let mut unfinished: usize = 0;
+    let mut tasks: JoinSet<()> = JoinSet::new();
+    let mut spawned: u64 = 0;
     let mut listing = true;
     let mut fatal: Option<Error> = None;
 
     'schedule: loop {
-        while heads.len() < concurrency && window.len() < window_cap {
-            let Some(entry) = pending.pop_front() else {
+        let done = {
+            let mut board = lock(&shared.board);
+            while window.len() < window_cap {
+                let Some(entry) = pending.pop_front() else {
+                    break;
+                };
+                board
+                    .todo
+                    .push_back((base_seq + window.len() as u64, entry));
+                window.push_back(None);
+                unfinished += 1;
+            }
+            // One task per unfinished object, up to the concurrency: no more HEADs run at once.
+            while board.tasks < concurrency.min(unfinished) {
+                board.tasks += 1;
+                spawned += 1;
+                let jitter = Jitter::new(seed ^ spawned.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                tasks.spawn(head_task(ctx.clone(), shared.clone(), jitter));
+            }
+            ctx.batching
+                .set_in_flight(unfinished.saturating_sub(board.todo.len()));
+            std::mem::take(&mut board.done)
+        };
+        for (seq, finished) in done {
+            window[(seq - base_seq) as usize] = Some(finished);
+            unfinished -= 1;
+        }
+        while let Some(Some(_)) = window.front() {
+            let Some(Some(finished)) = window.pop_front() else {
                 break;
             };
-            let seq = base_seq + window.len() as u64;
-            window.push_back(None);
-            let ctx = ctx.clone();
-            let mut jitter = Jitter::new(seed ^ seq.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-            heads.spawn(async move {
-                let mut entry = entry;
-                let want_etag = entry.etag.is_none();
-                let mut outcome = fetch::head(&ctx, &entry.key, want_etag, &mut jitter).await;
-                if let (HeadOutcome::Vanished, Some(as_sent)) = (&outcome, entry.key_as_sent.take())
-                {
-                    // The server may have claimed EncodingType=url without encoding: try the key as sent.
-                    let second = fetch::head(&ctx, &as_sent, want_etag, &mut jitter).await;
-                    if matches!(second, HeadOutcome::Found(..)) {
-                        entry.key = as_sent;
-                        outcome = second;
-                    }
-                }
-                (seq, Finished { entry, outcome })
-            });
+            base_seq += 1;
+            if let Err(e) = emitter.emit(finished) {
+                // The output is gone: nothing more can be reported.
+                fatal = Some(e);
+                break 'schedule;
+            }
         }
-        ctx.batching.set_in_flight(heads.len());
         let want_page = listing && pending.len() < concurrency;
-        if heads.is_empty() && !want_page {
+        if window.is_empty() && pending.is_empty() && !want_page {
             break;
         }
         tokio::select! {
-            joined = heads.join_next(), if !heads.is_empty() => {
-                let Some(joined) = joined else { continue };
-                let (seq, finished) = match joined {
-                    Ok(done) => done,
-                    Err(e) => {
-                        fatal = Some(Error::Fatal(format!("internal error: a HEAD task ended abnormally: {e}")));
-                        break;
-                    }
-                };
-                window[(seq - base_seq) as usize] = Some(finished);
-                while let Some(Some(_)) = window.front() {
-                    let Some(Some(done)) = window.pop_front() else { break };
-                    base_seq += 1;
-                    if let Err(e) = emitter.emit(done) {
-                        // The output is gone: nothing more can be reported.
-                        fatal = Some(e);
-                        break 'schedule;
-                    }
+            _ = shared.finished.notified(), if unfinished > 0 => {}
+            Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
+                // Tasks end on their own when nothing is left to start; an error here is a panic.
+                if let Err(e) = joined {
+                    fatal = Some(Error::Fatal(format!("internal error: a HEAD task ended abnormally: {e}")));
+                    break;
                 }
             }
             message = rx.recv(), if want_page => match message {
@@ -310,7 +380,7 @@ pub async fn scan(ctx: Arc<Context>, opts: ScanOptions, out: &mut dyn Write) -> 
         }
     }
     lister.abort();
-    heads.abort_all();
+    tasks.abort_all();
     let output_result = emitter.flush();
     if fatal.is_none() {
         if let Err(e) = output_result {
