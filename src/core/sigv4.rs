@@ -5,7 +5,7 @@
 //! [`Signer`] strings them together for the requests this tool sends.
 
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
@@ -274,7 +274,23 @@ pub fn authorization(
     signed_headers: &str,
     signature: &str,
 ) -> String {
-    format!("{ALGORITHM} Credential={access_key_id}/{scope}, SignedHeaders={signed_headers}, Signature={signature}")
+    // Sized up front: `format!` would grow the string a few times on every request.
+    let parts = [
+        ALGORITHM,
+        " Credential=",
+        access_key_id,
+        "/",
+        scope,
+        ", SignedHeaders=",
+        signed_headers,
+        ", Signature=",
+        signature,
+    ];
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for part in parts {
+        out.push_str(part);
+    }
+    out
 }
 
 /// A request as the signer sees it: what goes on the wire, before signing.
@@ -303,7 +319,8 @@ pub struct SignedHeaders {
 #[derive(Clone)]
 struct DayKey {
     date: [u8; 8],
-    scope: String,
+    /// Shared, so that taking the day's key for a request copies no string.
+    scope: Arc<str>,
     mac: HmacSha256,
 }
 
@@ -399,7 +416,7 @@ impl Signer {
         );
         let day = DayKey {
             date: *date,
-            scope: credential_scope(date_str, &self.region, &self.service),
+            scope: credential_scope(date_str, &self.region, &self.service).into(),
             mac: HmacSha256::new_from_slice(&key).expect("HMAC takes any key length"),
         };
         *cache = Some(day.clone());
