@@ -304,7 +304,7 @@ def curve_phase(args, tmp):
         print("\n### HEAD/s against --concurrency: `s3meta sim`, %d objects, 1 ms HEAD latency, median of %d runs\n" % (n, args.runs))
         print("| -j | wall s | HEAD/s | CPU µs/HEAD | peak RSS MiB |")
         print("|---:|---:|---:|---:|---:|")
-        for c in (16, 64, 256, 1024):
+        for c in (16, 64, 256, 512, 1024):
             rs = []
             for r in range(args.runs):
                 out = os.path.join(tmp, "curve.out")

@@ -72,6 +72,10 @@ struct Pool {
     /// own or one given back. A server whose accept queue is full drops the SYN, and the kernel
     /// tries again only a second later: no request should wait for that while others are free.
     waiting: VecDeque<Handover>,
+    /// Connections being opened. A request that has to wait opens one only when there are fewer of
+    /// these than requests waiting: when a server drops SYNs (a full accept queue), every request
+    /// opening its own would only make the storm worse.
+    connecting: usize,
 }
 
 struct Resolved {
@@ -164,22 +168,32 @@ impl HttpClient {
     async fn checkout(&self) -> Result<Sender, TransportError> {
         loop {
             // An idle connection, or a place in the queue: under one lock, so none is given back between.
-            let idle_or_queued = {
+            let (idle_or_queued, open_one) = {
                 let mut pool = lock(&self.shared.pool);
-                pool.take_idle().ok_or_else(|| {
-                    let (tx, rx) = oneshot::channel();
-                    pool.waiting.push_back(tx);
-                    rx
-                })
+                match pool.take_idle() {
+                    Some(sender) => (Ok(sender), false),
+                    None => {
+                        let (tx, rx) = oneshot::channel();
+                        pool.waiting.push_back(tx);
+                        let open_one = pool.connecting < pool.waiting.len();
+                        if open_one {
+                            pool.connecting += 1;
+                        }
+                        (Err(rx), open_one)
+                    }
+                }
             };
             let handed = match idle_or_queued {
                 Ok(sender) => Some(sender),
                 Err(rx) => {
-                    let shared = self.shared.clone();
-                    tokio::spawn(async move {
-                        let made = shared.connect().await;
-                        shared.give_back(made);
-                    });
+                    if open_one {
+                        let shared = self.shared.clone();
+                        tokio::spawn(async move {
+                            let made = shared.connect().await;
+                            lock(&shared.pool).connecting -= 1;
+                            shared.give_back(made);
+                        });
+                    }
                     match rx.await {
                         Ok(Ok(sender)) => Some(sender),
                         Ok(Err(e)) => return Err(e),
@@ -416,13 +430,36 @@ mod tests {
     }
 
     #[test]
+    fn a_waiting_request_opens_no_connection_while_enough_are_being_opened() {
+        runtime().block_on(async {
+            let client = HttpClient::new(Scheme::Http, "127.0.0.1:1", 4);
+            lock(&client.shared.pool).connecting = 1; // as if one were on its way
+            let waiting = tokio::spawn({
+                let client = client.clone();
+                async move { client.checkout().await.map(|_| ()) }
+            });
+            tokio::task::yield_now().await;
+            {
+                let pool = lock(&client.shared.pool);
+                assert_eq!((pool.waiting.len(), pool.connecting), (1, 1));
+            }
+            // Port 1 would refuse a connection it opened; it gets the one given back instead.
+            let (sender, _pipe) = connection().await;
+            client.shared.give_back(Ok(sender));
+            assert!(waiting.await.unwrap().is_ok());
+        });
+    }
+
+    #[test]
     fn a_failed_connect_reaches_the_request_that_waits() {
         runtime().block_on(async {
             // Port 1 on loopback: refused at once.
             let client = HttpClient::new(Scheme::Http, "127.0.0.1:1", 4);
             let err = client.checkout().await.expect_err("nothing listens there");
             assert!(err.0.contains("127.0.0.1:1"), "{}", err.0);
-            assert!(lock(&client.shared.pool).waiting.is_empty());
+            let pool = lock(&client.shared.pool);
+            assert!(pool.waiting.is_empty());
+            assert_eq!(pool.connecting, 0);
         });
     }
 }
