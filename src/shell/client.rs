@@ -56,6 +56,7 @@ pub struct HttpClient {
 struct Shared {
     pool: Mutex<Pool>,
     max_idle: usize,
+    connect_timeout: Duration,
     builder: http1::Builder,
     /// `host:port` to connect to.
     connect_to: String,
@@ -111,7 +112,14 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl HttpClient {
     /// A pool keeping up to `max_idle` connections open (at least the number of requests in flight).
     /// `host` is the `Host` of the requests to come, `host[:port]`; connections go to it.
-    pub fn new(scheme: Scheme, host: &str, max_idle: usize) -> HttpClient {
+    /// A connection attempt that takes longer than `connect_timeout` (a dropped SYN is retried by the
+    /// kernel for two minutes) fails, and the next address is tried.
+    pub fn new(
+        scheme: Scheme,
+        host: &str,
+        max_idle: usize,
+        connect_timeout: Duration,
+    ) -> HttpClient {
         let mut builder = http1::Builder::new();
         builder
             .max_headers(MAX_RESPONSE_HEADERS)
@@ -119,6 +127,7 @@ impl HttpClient {
         let shared = Shared {
             pool: Mutex::new(Pool::default()),
             max_idle,
+            connect_timeout,
             builder,
             connect_to: with_port(host, scheme.default_port()),
             host: host.to_owned(),
@@ -166,6 +175,7 @@ impl HttpClient {
     /// An open connection ready for a request: an idle one, else the first of a new one and one given
     /// back.
     async fn checkout(&self) -> Result<Sender, TransportError> {
+        let mut closed_before_use = 0;
         loop {
             // An idle connection, or a place in the queue: under one lock, so none is given back between.
             let (idle_or_queued, open_one) = {
@@ -173,6 +183,8 @@ impl HttpClient {
                 match pool.take_idle() {
                     Some(sender) => (Ok(sender), false),
                     None => {
+                        // Requests that gave up waiting (timed out) count no more.
+                        pool.waiting.retain(|waiter| !waiter.is_closed());
                         let (tx, rx) = oneshot::channel();
                         pool.waiting.push_back(tx);
                         let open_one = pool.connecting < pool.waiting.len();
@@ -203,8 +215,18 @@ impl HttpClient {
             };
             if let Some(mut sender) = handed {
                 // A connection just given back may still be finishing its last response.
-                if sender.ready().await.is_ok() {
-                    return Ok(sender);
+                match sender.ready().await {
+                    Ok(()) => return Ok(sender),
+                    // A server that closes every connection before it takes a request: say so,
+                    // rather than open connections until the request times out.
+                    Err(e) if closed_before_use >= MAX_UNSENT_RETRIES => {
+                        return Err(TransportError(format!(
+                            "the server closed {} connections before they took a request: {}",
+                            closed_before_use + 1,
+                            error_chain(&e)
+                        )))
+                    }
+                    Err(_) => closed_before_use += 1,
                 }
             }
         }
@@ -224,13 +246,21 @@ impl Pool {
 }
 
 impl Shared {
-    /// A connection (or a failed attempt to make one) goes to the first request still waiting, else
-    /// into the idle list.
+    /// A connection goes to the first request still waiting, else into the idle list; a failed attempt
+    /// to open one goes to the first request still waiting that nothing else will serve.
     fn give_back(&self, mut item: Result<Sender, TransportError>) {
         if matches!(&item, Ok(sender) if sender.is_closed()) {
             return;
         }
         let mut pool = lock(&self.pool);
+        if item.is_err() {
+            // A failed connect fails a request only if the connections still being opened cannot
+            // serve every request waiting; otherwise the one that comes next serves it.
+            pool.waiting.retain(|waiter| !waiter.is_closed());
+            if pool.waiting.len() <= pool.connecting {
+                return;
+            }
+        }
         while let Some(waiter) = pool.waiting.pop_front() {
             match waiter.send(item) {
                 Ok(()) => return,
@@ -251,8 +281,15 @@ impl Shared {
         let addrs = self.addresses().await?;
         let mut last_error = None;
         for addr in &addrs {
-            match TcpStream::connect(addr).await {
-                Ok(stream) => {
+            match tokio::time::timeout(self.connect_timeout, TcpStream::connect(addr)).await {
+                Err(_) => {
+                    last_error = Some(format!(
+                        "connecting to {addr}: no answer within {} s",
+                        self.connect_timeout.as_secs_f64()
+                    ))
+                }
+                Ok(Err(e)) => last_error = Some(format!("connecting to {addr}: {e}")),
+                Ok(Ok(stream)) => {
                     // Requests are small and each waits for its answer: send them at once.
                     let _ = stream.set_nodelay(true);
                     let (sender, connection) = self
@@ -264,9 +301,13 @@ impl Shared {
                         // Its errors reach the request that was on it; nothing more to report.
                         let _ = connection.await;
                     });
+                    if sender.is_closed() {
+                        return Err(TransportError(format!(
+                            "connecting to {addr}: the server closed the connection at once"
+                        )));
+                    }
                     return Ok(sender);
                 }
-                Err(e) => last_error = Some(format!("connecting to {addr}: {e}")),
             }
         }
         *lock(&self.resolved) = None; // resolve again next time: the addresses may have moved
@@ -410,7 +451,7 @@ mod tests {
     #[test]
     fn a_connection_given_back_goes_to_the_first_request_still_waiting() {
         runtime().block_on(async {
-            let client = HttpClient::new(Scheme::Http, "127.0.0.1:1", 4);
+            let client = HttpClient::new(Scheme::Http, "127.0.0.1:1", 4, Duration::from_secs(5));
             let shared = &client.shared;
             let (gone_tx, gone_rx) = oneshot::channel();
             let (waiting_tx, waiting_rx) = oneshot::channel();
@@ -432,7 +473,7 @@ mod tests {
     #[test]
     fn a_waiting_request_opens_no_connection_while_enough_are_being_opened() {
         runtime().block_on(async {
-            let client = HttpClient::new(Scheme::Http, "127.0.0.1:1", 4);
+            let client = HttpClient::new(Scheme::Http, "127.0.0.1:1", 4, Duration::from_secs(5));
             lock(&client.shared.pool).connecting = 1; // as if one were on its way
             let waiting = tokio::spawn({
                 let client = client.clone();
@@ -443,7 +484,13 @@ mod tests {
                 let pool = lock(&client.shared.pool);
                 assert_eq!((pool.waiting.len(), pool.connecting), (1, 1));
             }
-            // Port 1 would refuse a connection it opened; it gets the one given back instead.
+            // Another request's failed connect is not its failure while one is still on its way …
+            client
+                .shared
+                .give_back(Err(TransportError("connecting: refused".into())));
+            tokio::task::yield_now().await;
+            assert!(!waiting.is_finished());
+            // … and port 1 would refuse a connection it opened; it gets the one given back instead.
             let (sender, _pipe) = connection().await;
             client.shared.give_back(Ok(sender));
             assert!(waiting.await.unwrap().is_ok());
@@ -454,7 +501,7 @@ mod tests {
     fn a_failed_connect_reaches_the_request_that_waits() {
         runtime().block_on(async {
             // Port 1 on loopback: refused at once.
-            let client = HttpClient::new(Scheme::Http, "127.0.0.1:1", 4);
+            let client = HttpClient::new(Scheme::Http, "127.0.0.1:1", 4, Duration::from_secs(5));
             let err = client.checkout().await.expect_err("nothing listens there");
             assert!(err.0.contains("127.0.0.1:1"), "{}", err.0);
             let pool = lock(&client.shared.pool);

@@ -52,8 +52,8 @@ impl Context {
     ) -> Context {
         let scheme = target.endpoint.scheme;
         Context {
-            heads: HttpClient::new(scheme, target.host(), concurrency),
-            lists: HttpClient::new(scheme, target.host(), 2),
+            heads: HttpClient::new(scheme, target.host(), concurrency, timeout),
+            lists: HttpClient::new(scheme, target.host(), 2, timeout),
             target,
             signer,
             retry,

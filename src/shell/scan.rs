@@ -316,6 +316,9 @@ pub async fn scan(ctx: Arc<Context>, opts: ScanOptions, out: &mut dyn Write) -> 
     'schedule: loop {
         let done = {
             let mut board = lock(&shared.board);
+            // Finished first, so that the counts below are current.
+            let done = std::mem::take(&mut board.done);
+            unfinished -= done.len();
             while window.len() < window_cap {
                 let Some(entry) = pending.pop_front() else {
                     break;
@@ -333,13 +336,12 @@ pub async fn scan(ctx: Arc<Context>, opts: ScanOptions, out: &mut dyn Write) -> 
                 let jitter = Jitter::new(seed ^ spawned.wrapping_mul(0x9E37_79B9_7F4A_7C15));
                 tasks.spawn(head_task(ctx.clone(), shared.clone(), jitter));
             }
-            ctx.batching
-                .set_in_flight(unfinished.saturating_sub(board.todo.len()));
-            std::mem::take(&mut board.done)
+            // Every object on the board is unfinished, so this cannot underflow.
+            ctx.batching.set_in_flight(unfinished - board.todo.len());
+            done
         };
         for (seq, finished) in done {
             window[(seq - base_seq) as usize] = Some(finished);
-            unfinished -= 1;
         }
         while let Some(Some(_)) = window.front() {
             let Some(Some(finished)) = window.pop_front() else {
