@@ -22,6 +22,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 
+use super::lock;
 use crate::core::endpoint::Scheme;
 use crate::core::request::HttpRequest;
 
@@ -104,11 +105,6 @@ impl Lease<'_> {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // A panic while holding these locks cannot leave them half-updated (push and pop only).
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 impl HttpClient {
     /// A pool keeping up to `max_idle` connections open (at least the number of requests in flight).
     /// `host` is the `Host` of the requests to come, `host[:port]`; connections go to it.
@@ -183,11 +179,9 @@ impl HttpClient {
                 match pool.take_idle() {
                     Some(sender) => (Ok(sender), false),
                     None => {
-                        // Requests that gave up waiting (timed out) count no more.
-                        pool.waiting.retain(|waiter| !waiter.is_closed());
                         let (tx, rx) = oneshot::channel();
                         pool.waiting.push_back(tx);
-                        let open_one = pool.connecting < pool.waiting.len();
+                        let open_one = pool.connecting < pool.live_waiters();
                         if open_one {
                             pool.connecting += 1;
                         }
@@ -243,6 +237,12 @@ impl Pool {
         }
         None
     }
+
+    /// How many requests wait for a connection, once those that gave up (timed out) are dropped.
+    fn live_waiters(&mut self) -> usize {
+        self.waiting.retain(|waiter| !waiter.is_closed());
+        self.waiting.len()
+    }
 }
 
 impl Shared {
@@ -256,8 +256,7 @@ impl Shared {
         if item.is_err() {
             // A failed connect fails a request only if the connections still being opened cannot
             // serve every request waiting; otherwise the one that comes next serves it.
-            pool.waiting.retain(|waiter| !waiter.is_closed());
-            if pool.waiting.len() <= pool.connecting {
+            if pool.live_waiters() <= pool.connecting {
                 return;
             }
         }

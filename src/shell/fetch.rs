@@ -102,17 +102,16 @@ async fn read_body(
     timeout: Duration,
 ) -> Result<Bytes, String> {
     let body = Limited::new(response.into_body(), limit);
-    let collected = tokio::time::timeout(timeout, body.collect()).await;
-    if let Ok(Ok(_)) = &collected {
-        lease.finish();
-    }
-    match collected {
+    match tokio::time::timeout(timeout, body.collect()).await {
         Err(_) => Err(format!(
             "response body not received within {} s",
             timeout.as_secs_f64()
         )),
         Ok(Err(e)) => Err(format!("reading the response body: {e}")),
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Ok(collected)) => {
+            lease.finish();
+            Ok(collected.to_bytes())
+        }
     }
 }
 
@@ -231,9 +230,10 @@ pub async fn list_page(
     loop {
         attempt += 1;
         let req = request::list_objects_v2(&ctx.target, params, ctx.signer.as_ref(), now());
-        let host = req.host.clone();
         let result: Attempt<Result<ListPage, Error>> = match send(ctx, &ctx.lists, req).await {
-            Err(cause) => Attempt::Retry(format!("ListObjectsV2 to {host}: {cause}")),
+            Err(cause) => {
+                Attempt::Retry(format!("ListObjectsV2 to {}: {cause}", ctx.target.host()))
+            }
             Ok((resp, lease)) => {
                 let status = resp.status().as_u16();
                 let limit = if status == 200 {

@@ -6,3 +6,9 @@ pub mod fetch;
 pub mod progress;
 pub mod retry;
 pub mod scan;
+
+/// Locks a mutex of the shell. Nothing panics while holding one (pushes, pops, counters), so a
+/// poisoned lock is still consistent and is taken as it is.
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

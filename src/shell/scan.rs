@@ -20,6 +20,7 @@ use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinSet;
 
 use super::fetch::{self, Context, HeadOutcome};
+use super::lock;
 use super::progress::{quote_key, stderr_line, summary_line, Counters, ProgressLine};
 use super::retry::Jitter;
 use crate::core::list::{KeyEncoding, ListEntry};
@@ -233,13 +234,6 @@ struct Shared {
     board: Mutex<Board>,
     /// Woken when `done` has something; several finishes before the scheduler runs make one wake-up.
     finished: Notify,
-}
-
-fn lock(board: &Mutex<Board>) -> std::sync::MutexGuard<'_, Board> {
-    // Nothing panics while holding it (pushes and pops); a poisoned lock is still consistent.
-    board
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A HEAD task: takes the next object from the board, HEADs it, posts the result, and goes on until
