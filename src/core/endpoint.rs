@@ -15,7 +15,7 @@ impl Scheme {
             Scheme::Https => "https",
         }
     }
-    pub fn default_port(self) -> u16 {
+    fn default_port(self) -> u16 {
         match self {
             Scheme::Http => 80,
             Scheme::Https => 443,
@@ -232,6 +232,19 @@ impl BucketTarget {
         &self.host
     }
 
+    /// `host:port` to open connections to: the `Host` with the port always written (the scheme's
+    /// default when the endpoint has none).
+    pub fn connect_address(&self) -> String {
+        let port = self
+            .endpoint
+            .port
+            .unwrap_or(self.endpoint.scheme.default_port());
+        match self.addressing {
+            Addressing::Path => format!("{}:{port}", self.endpoint.host),
+            Addressing::Virtual => format!("{}.{}:{port}", self.bucket, self.endpoint.host),
+        }
+    }
+
     /// The path of the bucket itself (for LIST).
     pub fn bucket_path(&self) -> String {
         match self.addressing {
@@ -312,11 +325,28 @@ mod tests {
         let e = Endpoint::parse("http://127.0.0.1:9000").unwrap();
         let t = BucketTarget::new(e.clone(), "bkt", Addressing::Path).unwrap();
         assert_eq!(t.host(), "127.0.0.1:9000");
+        assert_eq!(t.connect_address(), "127.0.0.1:9000");
         assert_eq!(t.bucket_path(), "/bkt");
         assert_eq!(t.object_path(b"a b//../c"), "/bkt/a%20b//../c");
         assert!(BucketTarget::new(e, "bkt", Addressing::Virtual).is_err());
         let t = BucketTarget::new(Endpoint::aws("eu-west-1"), "bkt", Addressing::Virtual).unwrap();
         assert_eq!(t.host(), "bkt.s3.eu-west-1.amazonaws.com");
+        assert_eq!(t.connect_address(), "bkt.s3.eu-west-1.amazonaws.com:443");
         assert_eq!(t.object_path(b"/k"), "//k");
+    }
+
+    #[test]
+    fn the_connect_address_always_has_a_port() {
+        for (url, address) in [
+            ("http://10.0.0.5", "10.0.0.5:80"),
+            ("http://10.0.0.5:9000", "10.0.0.5:9000"),
+            ("https://s3.example.com", "s3.example.com:443"),
+            ("http://[::1]", "[::1]:80"),
+            ("http://[::1]:9000", "[::1]:9000"),
+        ] {
+            let t =
+                BucketTarget::new(Endpoint::parse(url).unwrap(), "bkt", Addressing::Path).unwrap();
+            assert_eq!(t.connect_address(), address, "{url}");
+        }
     }
 }

@@ -23,7 +23,6 @@ use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 
 use super::lock;
-use crate::core::endpoint::Scheme;
 use crate::core::request::HttpRequest;
 
 /// How many response headers we accept: objects may carry 100+ metadata entries (RGW allows it; an SDK
@@ -61,8 +60,7 @@ struct Shared {
     builder: http1::Builder,
     /// `host:port` to connect to.
     connect_to: String,
-    /// The host every request of a scan goes to, parsed once (cloning the value is a reference count).
-    host: String,
+    /// The `Host` every request of a scan carries, parsed once (cloning it is a reference count).
     host_value: Option<HeaderValue>,
     resolved: Mutex<Option<Resolved>>,
 }
@@ -107,12 +105,12 @@ impl Lease<'_> {
 
 impl HttpClient {
     /// A pool keeping up to `max_idle` connections open (at least the number of requests in flight).
-    /// `host` is the `Host` of the requests to come, `host[:port]`; connections go to it.
+    /// `host` is the `Host` of the requests to come; connections go to `connect_to` (`host:port`).
     /// A connection attempt that takes longer than `connect_timeout` (a dropped SYN is retried by the
     /// kernel for two minutes) fails, and the next address is tried.
     pub fn new(
-        scheme: Scheme,
         host: &str,
+        connect_to: String,
         max_idle: usize,
         connect_timeout: Duration,
     ) -> HttpClient {
@@ -125,8 +123,7 @@ impl HttpClient {
             max_idle,
             connect_timeout,
             builder,
-            connect_to: with_port(host, scheme.default_port()),
-            host: host.to_owned(),
+            connect_to,
             host_value: HeaderValue::try_from(host).ok(),
             resolved: Mutex::new(None),
         };
@@ -355,7 +352,7 @@ impl Shared {
         req: HttpRequest,
     ) -> Result<hyper::Request<Empty<Bytes>>, hyper::http::Error> {
         let host = match &self.host_value {
-            Some(h) if req.host == self.host => h.clone(),
+            Some(h) if h.as_bytes() == req.host.as_bytes() => h.clone(),
             _ => HeaderValue::try_from(req.host)?,
         };
         let mut request = hyper::Request::new(Empty::new());
@@ -390,19 +387,6 @@ fn header_name(name: &'static str) -> HeaderName {
     }
 }
 
-/// `host` with the scheme's port added when it has none (`[::1]` is a host without a port).
-fn with_port(host: &str, default_port: u16) -> String {
-    let has_port = match host.rfind(']') {
-        Some(end) => host[end..].contains(':'),
-        None => host.contains(':'),
-    };
-    if has_port {
-        host.to_owned()
-    } else {
-        format!("{host}:{default_port}")
-    }
-}
-
 /// An error and its causes on one line: hyper's own message ("connection closed before message
 /// completed") says little without them.
 pub fn error_chain(e: &dyn std::error::Error) -> String {
@@ -423,15 +407,6 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_default_port_is_added_only_when_missing() {
-        assert_eq!(with_port("10.0.0.5", 80), "10.0.0.5:80");
-        assert_eq!(with_port("10.0.0.5:9000", 80), "10.0.0.5:9000");
-        assert_eq!(with_port("s3.amazonaws.com", 443), "s3.amazonaws.com:443");
-        assert_eq!(with_port("[::1]", 80), "[::1]:80");
-        assert_eq!(with_port("[::1]:9000", 80), "[::1]:9000");
-    }
-
     fn runtime() -> tokio::runtime::Runtime {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -450,7 +425,12 @@ mod tests {
     #[test]
     fn a_connection_given_back_goes_to_the_first_request_still_waiting() {
         runtime().block_on(async {
-            let client = HttpClient::new(Scheme::Http, "127.0.0.1:1", 4, Duration::from_secs(5));
+            let client = HttpClient::new(
+                "127.0.0.1:1",
+                "127.0.0.1:1".into(),
+                4,
+                Duration::from_secs(5),
+            );
             let shared = &client.shared;
             let (gone_tx, gone_rx) = oneshot::channel();
             let (waiting_tx, waiting_rx) = oneshot::channel();
@@ -472,7 +452,12 @@ mod tests {
     #[test]
     fn a_waiting_request_opens_no_connection_while_enough_are_being_opened() {
         runtime().block_on(async {
-            let client = HttpClient::new(Scheme::Http, "127.0.0.1:1", 4, Duration::from_secs(5));
+            let client = HttpClient::new(
+                "127.0.0.1:1",
+                "127.0.0.1:1".into(),
+                4,
+                Duration::from_secs(5),
+            );
             lock(&client.shared.pool).connecting = 1; // as if one were on its way
             let waiting = tokio::spawn({
                 let client = client.clone();
@@ -500,7 +485,12 @@ mod tests {
     fn a_failed_connect_reaches_the_request_that_waits() {
         runtime().block_on(async {
             // Port 1 on loopback: refused at once.
-            let client = HttpClient::new(Scheme::Http, "127.0.0.1:1", 4, Duration::from_secs(5));
+            let client = HttpClient::new(
+                "127.0.0.1:1",
+                "127.0.0.1:1".into(),
+                4,
+                Duration::from_secs(5),
+            );
             let err = client.checkout().await.expect_err("nothing listens there");
             assert!(err.0.contains("127.0.0.1:1"), "{}", err.0);
             let pool = lock(&client.shared.pool);

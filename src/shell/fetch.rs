@@ -50,10 +50,10 @@ impl Context {
         concurrency: usize,
         batching: Arc<WakeBatching>,
     ) -> Context {
-        let scheme = target.endpoint.scheme;
+        let connect_to = target.connect_address();
         Context {
-            heads: HttpClient::new(scheme, target.host(), concurrency, timeout),
-            lists: HttpClient::new(scheme, target.host(), 2, timeout),
+            heads: HttpClient::new(target.host(), connect_to.clone(), concurrency, timeout),
+            lists: HttpClient::new(target.host(), connect_to, 2, timeout),
             target,
             signer,
             retry,
