@@ -88,16 +88,7 @@ impl SigningSettings {
 
 /// `YYYYMMDDTHHMMSSZ`, the form of `x-amz-date`.
 pub fn format_amz_date(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    amz_date_bytes(t).iter().map(|&b| char::from(b)).collect()
 }
 
 /// The canonical URI for a path as sent on the wire (already percent-encoded once).
@@ -348,7 +339,7 @@ impl fmt::Debug for Signer {
     }
 }
 
-/// `x-amz-date` as bytes, without allocating.
+/// `x-amz-date` as bytes, without allocating (years before 0 are written as 0000).
 fn amz_date_bytes(t: OffsetDateTime) -> [u8; 16] {
     let t = t.to_offset(time::UtcOffset::UTC);
     let mut out = *b"00000000T000000Z";
