@@ -1,17 +1,18 @@
 //! s3meta: list the custom metadata (`x-amz-meta-*`) of every object in an S3 bucket, fast.
 //!
-//! The crate has three layers (see `README.md`, "How it works"):
-//! - [`core`]: pure functions of their inputs — SigV4, percent-encoding, request building, the
-//!   ListObjectsV2 and error XML parsers, metadata decoding, output encoders. No tokio, no sockets,
-//!   time passed in.
-//! - [`shell`]: the I/O around it — the shared hyper connection pool, the LIST → HEAD pipeline,
-//!   retries, progress.
-//! - [`cli`]: turning arguments, environment and `~/.aws` files into a [`cli::Command`].
+//! Layers, bottom up (docs/ARCHITECTURE.md); no module imports one above it:
+//! - [`core`]: pure functions of their inputs: SigV4, percent-encoding, request building, the
+//!   ListObjectsV2 and error XML parsers, metadata decoding, escaping and the output encoders. No
+//!   tokio, no sockets, time passed in.
+//! - [`shell`]: the I/O around it: connections, the LIST → HEAD pipeline, retries, output, progress.
+//! - [`sim`] and [`demo`] (feature `sim`): the synthetic S3 endpoint, and the demo that scans one.
+//! - [`cli`]: arguments, environment and `~/.aws` files; runs a command, decides the exit code.
 #![forbid(unsafe_code)]
 
 pub mod cli;
 pub mod core;
-pub mod error;
+#[cfg(feature = "sim")]
+pub mod demo;
 pub mod shell;
 #[cfg(feature = "sim")]
 pub mod sim;

@@ -1,25 +1,25 @@
 //! A small cursor over command-line arguments: `--flag value`, `--flag=value`, `-j N` and positionals.
 //! Each subcommand matches the flag names itself; this only does the splitting, the same way for all.
 
-use crate::error::Error;
+use super::UsageError;
 
-pub struct Flags<'a> {
+pub(crate) struct Flags<'a> {
     args: &'a [String],
     next: usize,
 }
 
 /// One argument: a flag (its `=value`, if any, split off) or a positional.
-pub struct Flag {
-    pub name: String,
+pub(crate) struct Flag {
+    pub(crate) name: String,
     inline: Option<String>,
 }
 
 impl<'a> Flags<'a> {
-    pub fn new(args: &'a [String]) -> Flags<'a> {
+    pub(crate) fn new(args: &'a [String]) -> Flags<'a> {
         Flags { args, next: 0 }
     }
 
-    pub fn next_flag(&mut self) -> Option<Flag> {
+    pub(crate) fn next_flag(&mut self) -> Option<Flag> {
         let arg = self.args.get(self.next)?;
         self.next += 1;
         Some(match arg.split_once('=') {
@@ -35,14 +35,14 @@ impl<'a> Flags<'a> {
     }
 
     /// The flag's value: what followed `=`, else the next argument. `what` names it in the error.
-    pub fn value(&mut self, flag: &Flag, what: &str) -> Result<String, Error> {
+    pub(crate) fn value(&mut self, flag: &Flag, what: &str) -> Result<String, UsageError> {
         if let Some(v) = &flag.inline {
             return Ok(v.clone());
         }
         let v = self
             .args
             .get(self.next)
-            .ok_or_else(|| Error::Usage(format!("{} needs a value ({what})", flag.name)))?;
+            .ok_or_else(|| UsageError(format!("{} needs a value ({what})", flag.name)))?;
         self.next += 1;
         Ok(v.clone())
     }

@@ -1,59 +1,83 @@
 //! `~/.aws/credentials` and `~/.aws/config`: INI files with `[name]` sections in the first and
-//! `[profile name]` (or `[default]`) in the second.
+//! `[profile name]` (or `[default]`) in the second. Read in one pass into maps (a file may hold tens of
+//! thousands of sections), at most [`MAX_FILE_BYTES`] of it (a credentials path may name a device), with
+//! a UTF-8 byte-order mark accepted, and anything unreadable named by file and line.
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
-use super::Environment;
+use super::environment::Environment;
 
-pub struct Profiles {
+/// Larger than any real credentials or config file.
+const MAX_FILE_BYTES: usize = 1 << 20;
+
+/// The profiles of both files: `profiles[name][key] = value`, the credentials file first so it wins.
+pub(crate) struct Profiles {
     pub credentials_path: PathBuf,
     pub config_path: PathBuf,
-    /// (section, key, value), credentials file first so that it wins.
-    entries: Vec<(String, String, String)>,
-    sections: Vec<String>,
+    profiles: HashMap<String, HashMap<String, String>>,
 }
 
-fn home(env: &dyn Environment) -> PathBuf {
-    env.var("HOME")
+fn home(env: &dyn Environment) -> Result<PathBuf, String> {
+    Ok(env
+        .var("HOME")?
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("."))
+        .unwrap_or_else(|| PathBuf::from(".")))
 }
 
 impl Profiles {
-    pub fn load(env: &dyn Environment) -> Profiles {
-        let credentials_path = env
-            .var("AWS_SHARED_CREDENTIALS_FILE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| home(env).join(".aws").join("credentials"));
-        let config_path = env
-            .var("AWS_CONFIG_FILE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| home(env).join(".aws").join("config"));
+    pub(crate) fn load(env: &dyn Environment) -> Result<Profiles, String> {
+        let credentials_path = match env.var("AWS_SHARED_CREDENTIALS_FILE")? {
+            Some(p) => PathBuf::from(p),
+            None => home(env)?.join(".aws").join("credentials"),
+        };
+        let config_path = match env.var("AWS_CONFIG_FILE")? {
+            Some(p) => PathBuf::from(p),
+            None => home(env)?.join(".aws").join("config"),
+        };
         let mut p = Profiles {
             credentials_path,
             config_path,
-            entries: Vec::new(),
-            sections: Vec::new(),
+            profiles: HashMap::new(),
         };
-        if let Some(text) = env.read_file(&p.credentials_path) {
-            p.add(&text, false);
+        for (path, is_config) in [
+            (p.credentials_path.clone(), false),
+            (p.config_path.clone(), true),
+        ] {
+            let bytes = env
+                .read_file(&path, MAX_FILE_BYTES)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            if let Some(bytes) = bytes {
+                if bytes.len() > MAX_FILE_BYTES {
+                    return Err(format!(
+                        "{} is larger than {} MiB: not a credentials or config file",
+                        path.display(),
+                        MAX_FILE_BYTES >> 20
+                    ));
+                }
+                p.add(&path, &bytes, is_config)?;
+            }
         }
-        if let Some(text) = env.read_file(&p.config_path) {
-            p.add(&text, true);
-        }
-        p
+        Ok(p)
     }
 
-    fn add(&mut self, text: &str, is_config: bool) {
+    fn add(&mut self, path: &Path, bytes: &[u8], is_config: bool) -> Result<(), String> {
+        let bytes = bytes.strip_prefix("\u{FEFF}".as_bytes()).unwrap_or(bytes);
         let mut section: Option<String> = None;
-        for line in text.lines() {
-            let line = line.trim();
+        for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
+            let at = || format!("{} line {}", path.display(), n + 1);
+            let line = std::str::from_utf8(line)
+                .map_err(|_| format!("{} is not UTF-8 text", at()))?
+                .trim();
             if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
                 continue;
             }
-            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-                let name = name.trim();
-                let name = if is_config {
+            if let Some(name) = line.strip_prefix('[') {
+                let name = name
+                    .strip_suffix(']')
+                    .ok_or_else(|| format!("{}: a section header needs its closing ']'", at()))?
+                    .trim();
+                section = if is_config {
                     match name.strip_prefix("profile ") {
                         Some(n) => Some(n.trim().to_owned()),
                         None if name == "default" => Some(name.to_owned()),
@@ -62,32 +86,84 @@ impl Profiles {
                 } else {
                     Some(name.to_owned())
                 };
-                if let Some(n) = &name {
-                    if !self.sections.contains(n) {
-                        self.sections.push(n.clone());
-                    }
+                if let Some(s) = &section {
+                    self.profiles.entry(s.clone()).or_default();
                 }
-                section = name;
                 continue;
             }
-            if let (Some(s), Some((k, v))) = (&section, line.split_once('=')) {
-                self.entries.push((
-                    s.clone(),
-                    k.trim().to_ascii_lowercase(),
-                    v.trim().to_owned(),
-                ));
+            let (key, value) = line
+                .split_once('=')
+                .ok_or_else(|| format!("{}: expected [section] or key = value", at()))?;
+            if let Some(s) = &section {
+                let entries = self.profiles.entry(s.clone()).or_default();
+                // The credentials file is read first and wins; within a file, the first value does.
+                entries
+                    .entry(key.trim().to_ascii_lowercase())
+                    .or_insert_with(|| value.trim().to_owned());
             }
         }
+        Ok(())
     }
 
-    pub fn exists(&self, name: &str) -> bool {
-        self.sections.iter().any(|s| s == name)
+    pub(crate) fn exists(&self, name: &str) -> bool {
+        self.profiles.contains_key(name)
     }
 
-    pub fn get(&self, profile: &str, key: &str) -> Option<String> {
-        self.entries
-            .iter()
-            .find(|(s, k, v)| s == profile && k == key && !v.is_empty())
-            .map(|(_, _, v)| v.clone())
+    pub(crate) fn get(&self, profile: &str, key: &str) -> Option<String> {
+        self.profiles
+            .get(profile)?
+            .get(key)
+            .filter(|v| !v.is_empty())
+            .cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &[u8]) -> Result<Profiles, String> {
+        let mut p = Profiles {
+            credentials_path: "c".into(),
+            config_path: "k".into(),
+            profiles: HashMap::new(),
+        };
+        p.add(Path::new("/home/u/.aws/credentials"), text, false)?;
+        Ok(p)
+    }
+
+    #[test]
+    fn a_byte_order_mark_and_crlf_line_ends_are_fine() {
+        let p = parse(b"\xef\xbb\xbf[default]\r\naws_access_key_id = K\r\n").unwrap();
+        assert_eq!(p.get("default", "aws_access_key_id").as_deref(), Some("K"));
+    }
+
+    #[test]
+    fn what_is_wrong_is_named_by_file_and_line() {
+        let err = parse(b"[default]\nkey = v\nbad\xffbyte = x\n")
+            .err()
+            .unwrap();
+        assert_eq!(err, "/home/u/.aws/credentials line 3 is not UTF-8 text");
+        let err = parse(b"[default]\njust words\n").err().unwrap();
+        assert!(
+            err.contains("line 2: expected [section] or key = value"),
+            "{err}"
+        );
+        let err = parse(b"[default\n").err().unwrap();
+        assert!(err.contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn many_sections_are_read_in_one_pass() {
+        let mut text = String::new();
+        for i in 0..60_000 {
+            text.push_str(&format!("[p{i}]\naws_access_key_id = K{i}\n"));
+        }
+        let p = parse(text.as_bytes()).unwrap();
+        assert!(p.exists("p59999"));
+        assert_eq!(
+            p.get("p12345", "aws_access_key_id").as_deref(),
+            Some("K12345")
+        );
     }
 }

@@ -1,19 +1,26 @@
 use std::collections::HashMap;
 use std::path::Path;
+use std::time::Duration;
 
 use super::*;
+use crate::core::endpoint::Addressing;
+use crate::core::output::Format;
+use crate::shell::scan::{ScanConfig, DEFAULT_CONCURRENCY};
 
 struct FakeEnv {
     vars: HashMap<&'static str, &'static str>,
-    files: HashMap<&'static str, &'static str>,
+    files: HashMap<&'static str, &'static [u8]>,
 }
 
 impl Environment for FakeEnv {
-    fn var(&self, name: &str) -> Option<String> {
-        self.vars.get(name).map(|v| v.to_string())
+    fn var(&self, name: &str) -> Result<Option<String>, String> {
+        Ok(self.vars.get(name).map(|v| v.to_string()))
     }
-    fn read_file(&self, path: &Path) -> Option<String> {
-        self.files.get(path.to_str()?).map(|v| v.to_string())
+    fn read_file(&self, path: &Path, limit: usize) -> std::io::Result<Option<Vec<u8>>> {
+        Ok(self
+            .files
+            .get(path.to_str().unwrap_or(""))
+            .map(|v| v[..v.len().min(limit + 1)].to_vec()))
     }
 }
 
@@ -23,13 +30,13 @@ fn env(vars: &[(&'static str, &'static str)]) -> FakeEnv {
     FakeEnv {
         vars: all,
         files: HashMap::from([
-            ("/home/u/.aws/credentials", "[default]\naws_access_key_id = DEFKEY\naws_secret_access_key = DEFSECRET\n\n[prod]\naws_access_key_id=PRODKEY\naws_secret_access_key=PRODSECRET\naws_session_token=PRODTOKEN\n[half]\naws_access_key_id=X\n"),
-            ("/home/u/.aws/config", "[default]\nregion = eu-west-1\n[profile prod]\nregion=ap-south-1\n[profile onlyconfig]\nregion=us-west-2\n[sso-session s]\nregion=xx\n"),
+            ("/home/u/.aws/credentials", &b"[default]\naws_access_key_id = DEFKEY\naws_secret_access_key = DEFSECRET\n\n[prod]\naws_access_key_id=PRODKEY\naws_secret_access_key=PRODSECRET\naws_session_token=PRODTOKEN\n[half]\naws_access_key_id=X\n"[..]),
+            ("/home/u/.aws/config", &b"[default]\nregion = eu-west-1\n[profile prod]\nregion=ap-south-1\n[profile onlyconfig]\nregion=us-west-2\n[sso-session s]\nregion=xx\n"[..]),
         ]),
     }
 }
 
-fn scan(args: &[&str], e: &FakeEnv) -> Result<ScanConfig, Error> {
+fn command(args: &[&str], e: &FakeEnv) -> Result<ScanCommand, UsageError> {
     let mut all = vec!["scan".to_string()];
     all.extend(args.iter().map(|s| s.to_string()));
     match parse(&all, e)? {
@@ -38,12 +45,16 @@ fn scan(args: &[&str], e: &FakeEnv) -> Result<ScanConfig, Error> {
     }
 }
 
+fn scan(args: &[&str], e: &FakeEnv) -> Result<ScanConfig, UsageError> {
+    command(args, e).map(|c| c.config)
+}
+
 const ENDPOINT: &str = "--endpoint-url=http://127.0.0.1:9000";
 
 #[test]
 fn defaults_and_profile_region() {
     let c = scan(&["s3://bkt/pre/fix", ENDPOINT], &env(&[])).unwrap();
-    assert_eq!(c.prefix, "pre/fix");
+    assert_eq!(c.prefix, b"pre/fix");
     assert_eq!(c.region, "eu-west-1");
     assert_eq!(c.credentials.as_ref().unwrap().access_key_id(), "DEFKEY");
     assert_eq!(c.target.addressing, Addressing::Path);
@@ -97,7 +108,7 @@ fn endpoint_from_environment_and_addressing() {
 
 #[test]
 fn options_parse() {
-    let c = scan(
+    let cmd = command(
         &[
             "s3://bkt",
             ENDPOINT,
@@ -118,25 +129,29 @@ fn options_parse() {
             "3",
             "--timeout",
             "5",
+            "--max-header-bytes",
+            "100000",
         ],
         &env(&[]),
     )
     .unwrap();
+    let c = &cmd.config;
     assert_eq!(c.concurrency, 64);
     assert_eq!(c.format, Format::Csv);
-    assert_eq!(c.output.as_deref(), Some(Path::new("/tmp/x")));
+    assert_eq!(cmd.output.as_deref(), Some(Path::new("/tmp/x")));
     assert!(c.include_all && c.credentials.is_none());
-    assert_eq!(c.start_after.as_deref(), Some("a b"));
+    assert_eq!(c.start_after.as_deref(), Some(&b"a b"[..]));
     assert_eq!(c.max_keys, 10);
-    assert_eq!(c.progress, ProgressMode::Never);
+    assert_eq!(c.max_header_bytes, 100_000);
+    assert_eq!(cmd.progress, ProgressMode::Never);
     assert_eq!(c.retry.max_attempts, 3);
     assert_eq!(c.timeout, Duration::from_secs(5));
 }
 
 fn usage_error(args: &[&str], e: &FakeEnv) -> String {
     match scan(args, e) {
-        Err(Error::Usage(m)) => m,
-        other => panic!("expected a usage error, got {other:?}"),
+        Err(UsageError(m)) => m,
+        Ok(c) => panic!("expected a usage error, got {c:?}"),
     }
 }
 
@@ -168,14 +183,17 @@ fn bad_input_gets_a_message_that_names_it() {
 
 #[test]
 fn help_and_version() {
-    assert!(matches!(parse(&[], &env(&[])), Ok(Command::Help)));
+    assert!(matches!(
+        parse(&[], &env(&[])),
+        Ok(Command::Text(scan_args::USAGE))
+    ));
     assert!(matches!(
         parse(&["--version".into()], &env(&[])),
         Ok(Command::Version)
     ));
     assert!(matches!(
         parse(&["scan".into(), "--help".into()], &env(&[])),
-        Ok(Command::Help)
+        Ok(Command::Text(scan_args::USAGE))
     ));
     assert!(parse(&["lst".into()], &env(&[])).is_err());
 }

@@ -1,25 +1,105 @@
 //! ListObjectsV2 (and v1) response bodies, parsed into plain structs.
 //!
 //! Elements are matched by local name and in any order; text is kept as is (keys may be all spaces).
-//! When the response says `<EncodingType>url</EncodingType>`, keys, prefixes, delimiter, start-after and
-//! markers are form-decoded (`+` is a space); continuation tokens never are.
+//!
+//! **Reading keys of a page that says `EncodingType=url`.** Servers differ: AWS, MinIO and Garage encode
+//! every character that needs it; Ceph RGW leaves some printable ASCII (`|`, `!`, `*`…) as it is; s3s-fs
+//! echoes the parameter and encodes nothing. So each key is read on its own evidence ([`read_key`]): it
+//! is read as sent only when its text holds something no URL encoder writes (a space or control byte, a
+//! byte outside ASCII, a `%` not followed by two hex digits); otherwise it is form-decoded (`+` is a
+//! space). When the two readings differ, the other one is kept ([`ListEntry::other_reading`]) so that a
+//! HEAD that finds nothing can try it. Nothing learned from one key is applied to another.
+//! Continuation tokens are never decoded.
+//!
+//! **One bad entry is one failed object.** A `<Contents>` whose `<Size>` is not a whole number, or whose
+//! text fields are not UTF-8, is kept with an [`EntryProblem`]; only a page that cannot be read (bad XML,
+//! a bad `IsTruncated`, more entries than allowed) is an error.
 
+use std::collections::HashMap;
+use std::fmt;
+
+use super::escape::terminal_text;
 use super::uri::form_decode;
 use super::xml_text::{walk, Step, XmlError};
+
+/// How the key of a [`ListEntry`] was read from the page.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum KeyReading {
+    /// The page did not say `EncodingType=url`: the text is the key.
+    #[default]
+    Plain,
+    /// Form-decoded: the page said `EncodingType=url` and the text could be an encoder's output.
+    Decoded,
+    /// Taken as sent although the page said `EncodingType=url`: the text holds what no encoder writes.
+    AsSent,
+}
 
 /// One object of a listing. `key` is bytes: a decoded key is not guaranteed to be UTF-8.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListEntry {
+    /// The key, as read first (see [`KeyReading`]).
     pub key: Vec<u8>,
-    /// The key's text as the server sent it, when form-decoding changed it. A server that claims
-    /// `EncodingType=url` without encoding (s3s-fs does) is caught by a HEAD of this on a 404.
-    pub key_as_sent: Option<Vec<u8>>,
+    pub reading: KeyReading,
+    /// The other reading of the key's text, when the page said `EncodingType=url` and the two differ:
+    /// the text as sent if `key` was decoded, the decoded text if `key` was taken as sent.
+    pub other_reading: Option<Vec<u8>>,
     pub last_modified: Option<String>,
     pub etag: Option<String>,
     pub size: Option<u64>,
     pub storage_class: Option<String>,
     pub owner_id: Option<String>,
     pub owner_display_name: Option<String>,
+    /// Why this entry cannot be used as it is; it is then reported as failed, not looked up.
+    pub problem: Option<EntryProblem>,
+}
+
+impl ListEntry {
+    /// The key's text as the server sent it (after XML unescaping).
+    pub fn as_sent(&self) -> &[u8] {
+        match (self.reading, &self.other_reading) {
+            (KeyReading::Decoded, Some(sent)) => sent,
+            _ => &self.key,
+        }
+    }
+
+    /// Makes the other reading the one to use (it was found where the first was not).
+    pub fn switch_reading(&mut self) {
+        if let Some(other) = self.other_reading.take() {
+            self.other_reading = Some(std::mem::replace(&mut self.key, other));
+            self.reading = match self.reading {
+                KeyReading::Decoded => KeyReading::AsSent,
+                KeyReading::AsSent => KeyReading::Decoded,
+                KeyReading::Plain => KeyReading::Plain,
+            };
+        }
+    }
+}
+
+/// What is wrong with one entry of a page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryProblem {
+    /// The `<Contents>` has no `<Key>`.
+    NoKey,
+    /// A field that must be a whole number is not: the element's name and its text.
+    NotANumber(&'static str, Vec<u8>),
+    /// A field that must be text is not UTF-8: the element's name.
+    NotUtf8(&'static str),
+}
+
+impl fmt::Display for EntryProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EntryProblem::NoKey => f.write_str("the listing entry has no <Key>"),
+            EntryProblem::NotANumber(field, text) => write!(
+                f,
+                "the listing gave a <{field}> that is not a whole number: \"{}\"",
+                terminal_text(text, 64)
+            ),
+            EntryProblem::NotUtf8(field) => {
+                write!(f, "the listing gave a <{field}> that is not UTF-8 text")
+            }
+        }
+    }
 }
 
 /// One page of a listing.
@@ -39,46 +119,58 @@ pub struct ListPage {
     pub is_truncated: bool,
     pub contents: Vec<ListEntry>,
     pub common_prefixes: Vec<Vec<u8>>,
-    /// True when the page said `EncodingType=url` but its text cannot be URL-encoded (a raw space, `%zz`,
-    /// a control character, non-ASCII…): the server echoed the parameter without encoding, so nothing
-    /// on the page was decoded.
-    pub encoding_ignored: bool,
 }
 
-/// How to read keys in a page that says `EncodingType=url`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyEncoding {
-    /// Decode, unless the page's text proves it was not encoded.
-    Auto,
-    /// Never decode: an earlier page proved this server echoes `EncodingType=url` without encoding.
-    Raw,
-}
-
-/// Whether `text` can be the output of a URL encoder: only characters encoders leave alone, and every
-/// `%` followed by two hex digits. AWS, MinIO, Garage and RGW output always passes; raw keys often do not.
-pub fn could_be_url_encoded(text: &str) -> bool {
-    let b = text.as_bytes();
+/// Whether `text` holds something no URL encoder writes: a space or control byte, a byte outside
+/// ASCII, or a `%` not followed by two hex digits. Every encoder encodes those; which other printable
+/// ASCII characters an encoder leaves alone differs from server to server, so they prove nothing.
+pub fn cannot_be_url_encoded(text: &[u8]) -> bool {
     let mut i = 0;
-    while i < b.len() {
-        match b[i] {
+    while i < text.len() {
+        match text[i] {
             b'%' => {
-                if i + 2 >= b.len()
-                    || !b[i + 1].is_ascii_hexdigit()
-                    || !b[i + 2].is_ascii_hexdigit()
-                {
-                    return false;
+                let hex = |j: usize| text.get(j).is_some_and(u8::is_ascii_hexdigit);
+                if !(hex(i + 1) && hex(i + 2)) {
+                    return true;
                 }
                 i += 3;
                 continue;
             }
-            c if c.is_ascii_alphanumeric() => {}
-            b'-' | b'_' | b'.' | b'~' | b'/' | b'*' | b'+' | b'!' | b'\'' | b'(' | b')' | b','
-            | b';' | b':' | b'@' | b'=' | b'&' | b'$' => {}
-            _ => return false,
+            b if b <= b' ' || b >= 0x7f => return true,
+            _ => {}
         }
         i += 1;
     }
-    true
+    false
+}
+
+/// Reads one key's text from a page that says `EncodingType=url`: the key, how it was read, and the
+/// other reading when it differs (see the module documentation).
+pub fn read_key(text: Vec<u8>) -> (Vec<u8>, KeyReading, Option<Vec<u8>>) {
+    // Most keys have nothing to decode: no second copy, no other reading.
+    if !text.iter().any(|&b| b == b'%' || b == b'+') {
+        let reading = if cannot_be_url_encoded(&text) {
+            KeyReading::AsSent
+        } else {
+            KeyReading::Decoded
+        };
+        return (text, reading, None);
+    }
+    let decoded = form_decode(&text);
+    let other = |a: &Vec<u8>, b: Vec<u8>| (a != &b).then_some(b);
+    if cannot_be_url_encoded(&text) {
+        let other = other(&text, decoded);
+        (text, KeyReading::AsSent, other)
+    } else {
+        let other = other(&decoded, text);
+        (decoded, KeyReading::Decoded, other)
+    }
+}
+
+/// Whether `b` comes after `a` in a listing: S3 lists in UTF-8 byte order. Either reading of the keys
+/// may be the one the server sorted by, so the order holds if it holds for one of them.
+pub fn listed_in_order(a: &ListEntry, b: &ListEntry) -> bool {
+    a.key < b.key || a.as_sent() < b.as_sent()
 }
 
 impl ListPage {
@@ -90,47 +182,69 @@ impl ListPage {
     }
 }
 
-fn parse_u64(what: &str, text: &str) -> Result<u64, XmlError> {
-    text.trim().parse().map_err(|_| {
+fn page_number(what: &str, text: &[u8]) -> Result<u64, XmlError> {
+    number(text).ok_or_else(|| {
         XmlError(format!(
             "<{what}> is not a whole number: {:?}",
-            truncate(text)
+            String::from_utf8_lossy(&text[..text.len().min(64)])
         ))
     })
 }
 
-fn parse_bool(what: &str, text: &str) -> Result<bool, XmlError> {
-    match text.trim() {
-        "true" | "True" | "TRUE" => Ok(true),
-        "false" | "False" | "FALSE" => Ok(false),
+fn number(text: &[u8]) -> Option<u64> {
+    std::str::from_utf8(text).ok()?.trim().parse().ok()
+}
+
+fn parse_bool(what: &str, text: &[u8]) -> Result<bool, XmlError> {
+    match text.trim_ascii() {
+        b"true" | b"True" | b"TRUE" => Ok(true),
+        b"false" | b"False" | b"FALSE" => Ok(false),
         other => Err(XmlError(format!(
             "<{what}> is not true or false: {:?}",
-            truncate(other)
+            String::from_utf8_lossy(&other[..other.len().min(64)])
         ))),
     }
 }
 
-fn truncate(s: &str) -> &str {
-    match s.char_indices().nth(64) {
-        Some((i, _)) => &s[..i],
-        None => s,
-    }
+fn page_text(what: &str, text: &[u8]) -> Result<String, XmlError> {
+    String::from_utf8(text.to_vec()).map_err(|_| XmlError(format!("<{what}> is not UTF-8 text")))
 }
 
 /// Parses a `ListBucketResult` body. Any other root (for example an `<Error>` inside a 200) is an error.
 pub fn parse_list_page(xml: &[u8]) -> Result<ListPage, XmlError> {
-    parse_list_page_with(xml, KeyEncoding::Auto)
+    parse_list_page_at_most(xml, usize::MAX)
 }
 
-/// [`parse_list_page`], told how to treat `EncodingType=url`.
-pub fn parse_list_page_with(xml: &[u8], encoding: KeyEncoding) -> Result<ListPage, XmlError> {
+/// An entry being read: its fields as they come, checked when it closes.
+#[derive(Default)]
+struct RawEntry {
+    key: Option<Vec<u8>>,
+    entry: ListEntry,
+}
+
+impl RawEntry {
+    fn text(&mut self, field: &'static str, text: &[u8]) -> Option<String> {
+        match String::from_utf8(text.to_vec()) {
+            Ok(s) => Some(s),
+            Err(_) => {
+                self.entry
+                    .problem
+                    .get_or_insert(EntryProblem::NotUtf8(field));
+                None
+            }
+        }
+    }
+}
+
+/// [`parse_list_page`], refusing a page with more than `max_entries` entries (`Contents` and
+/// `CommonPrefixes` together, as `MaxKeys` counts them) as soon as it sees one too many.
+pub fn parse_list_page_at_most(xml: &[u8], max_entries: usize) -> Result<ListPage, XmlError> {
     let mut page = ListPage::default();
-    // Raw text of the fields that may need decoding; decoded at the end, once EncodingType is known
-    // (MinIO sends EncodingType last).
-    let mut raw_keys: Vec<String> = Vec::new();
-    let mut raw_prefixes: Vec<String> = Vec::new();
-    let mut raw_top: [Option<String>; 5] = Default::default(); // prefix, delimiter, start-after, marker, next-marker
-    let mut entry = ListEntry::default();
+    // Texts that may need decoding, read once EncodingType is known (MinIO sends it last).
+    let mut raw_entries: Vec<RawEntry> = Vec::new();
+    let mut raw_prefixes: Vec<Vec<u8>> = Vec::new();
+    let mut raw_top: [Option<Vec<u8>>; 5] = Default::default(); // prefix, delimiter, start-after, marker, next-marker
+    let mut current: Option<RawEntry> = None;
     let mut root_checked = false;
     walk(xml, |step| {
         match step {
@@ -144,45 +258,66 @@ pub fn parse_list_page_with(xml: &[u8], encoding: KeyEncoding) -> Result<ListPag
                         )));
                     }
                 }
-                if path.len() == 2 && path.get(1) == "Contents" {
-                    entry = ListEntry::default();
-                    raw_keys.push(String::new());
+                if path.len() == 2 && matches!(path.get(1), "Contents" | "CommonPrefixes") {
+                    if raw_entries.len() + raw_prefixes.len() >= max_entries {
+                        return Err(XmlError(format!(
+                            "the page holds more than the {max_entries} entries asked for"
+                        )));
+                    }
+                    if path.get(1) == "Contents" {
+                        current = Some(RawEntry::default());
+                    }
                 }
             }
             Step::Close { path, text } => match path.len() {
                 2 => match path.get(1) {
-                    "Contents" => page.contents.push(std::mem::take(&mut entry)),
-                    "Name" => page.name = Some(text.to_owned()),
-                    "EncodingType" => page.encoding_type = Some(text.to_owned()),
-                    "Prefix" => raw_top[0] = Some(text.to_owned()),
-                    "Delimiter" => raw_top[1] = Some(text.to_owned()),
-                    "StartAfter" => raw_top[2] = Some(text.to_owned()),
-                    "Marker" => raw_top[3] = Some(text.to_owned()),
-                    "NextMarker" => raw_top[4] = Some(text.to_owned()),
-                    "ContinuationToken" => page.continuation_token = Some(text.to_owned()),
-                    "NextContinuationToken" => page.next_continuation_token = Some(text.to_owned()),
-                    "KeyCount" => page.key_count = Some(parse_u64("KeyCount", text)?),
-                    "MaxKeys" => page.max_keys = Some(parse_u64("MaxKeys", text)?),
+                    "Contents" => raw_entries.extend(current.take()),
+                    "Name" => page.name = Some(page_text("Name", text)?),
+                    "EncodingType" => page.encoding_type = Some(page_text("EncodingType", text)?),
+                    "Prefix" => raw_top[0] = Some(text.to_vec()),
+                    "Delimiter" => raw_top[1] = Some(text.to_vec()),
+                    "StartAfter" => raw_top[2] = Some(text.to_vec()),
+                    "Marker" => raw_top[3] = Some(text.to_vec()),
+                    "NextMarker" => raw_top[4] = Some(text.to_vec()),
+                    "ContinuationToken" => {
+                        page.continuation_token = Some(page_text("ContinuationToken", text)?)
+                    }
+                    "NextContinuationToken" => {
+                        page.next_continuation_token =
+                            Some(page_text("NextContinuationToken", text)?)
+                    }
+                    "KeyCount" => page.key_count = Some(page_number("KeyCount", text)?),
+                    "MaxKeys" => page.max_keys = Some(page_number("MaxKeys", text)?),
                     "IsTruncated" => page.is_truncated = parse_bool("IsTruncated", text)?,
                     _ => {}
                 },
-                3 => match (path.get(1), path.get(2)) {
-                    ("Contents", "Key") => {
-                        if let Some(last) = raw_keys.last_mut() {
-                            *last = text.to_owned();
-                        }
+                3 => match (path.get(1), path.get(2), current.as_mut()) {
+                    ("Contents", "Key", Some(raw)) => raw.key = Some(text.to_vec()),
+                    ("Contents", "LastModified", Some(raw)) => {
+                        raw.entry.last_modified = raw.text("LastModified", text)
                     }
-                    ("Contents", "LastModified") => entry.last_modified = Some(text.to_owned()),
-                    ("Contents", "ETag") => entry.etag = Some(text.to_owned()),
-                    ("Contents", "Size") => entry.size = Some(parse_u64("Size", text)?),
-                    ("Contents", "StorageClass") => entry.storage_class = Some(text.to_owned()),
-                    ("CommonPrefixes", "Prefix") => raw_prefixes.push(text.to_owned()),
+                    ("Contents", "ETag", Some(raw)) => raw.entry.etag = raw.text("ETag", text),
+                    ("Contents", "Size", Some(raw)) => match number(text) {
+                        Some(n) => raw.entry.size = Some(n),
+                        None => {
+                            raw.entry.problem.get_or_insert(EntryProblem::NotANumber(
+                                "Size",
+                                text[..text.len().min(64)].to_vec(),
+                            ));
+                        }
+                    },
+                    ("Contents", "StorageClass", Some(raw)) => {
+                        raw.entry.storage_class = raw.text("StorageClass", text)
+                    }
+                    ("CommonPrefixes", "Prefix", _) => raw_prefixes.push(text.to_vec()),
                     _ => {}
                 },
-                4 => match (path.get(1), path.get(2), path.get(3)) {
-                    ("Contents", "Owner", "ID") => entry.owner_id = Some(text.to_owned()),
-                    ("Contents", "Owner", "DisplayName") => {
-                        entry.owner_display_name = Some(text.to_owned())
+                4 => match (path.get(1), path.get(2), path.get(3), current.as_mut()) {
+                    ("Contents", "Owner", "ID", Some(raw)) => {
+                        raw.entry.owner_id = raw.text("Owner/ID", text)
+                    }
+                    ("Contents", "Owner", "DisplayName", Some(raw)) => {
+                        raw.entry.owner_display_name = raw.text("Owner/DisplayName", text)
                     }
                     _ => {}
                 },
@@ -192,65 +327,99 @@ pub fn parse_list_page_with(xml: &[u8], encoding: KeyEncoding) -> Result<ListPag
         }
         Ok(())
     })?;
-    if raw_keys.len() != page.contents.len() {
-        return Err(XmlError("a <Contents> element was not closed".into()));
-    }
     let says_url = page
         .encoding_type
         .as_deref()
         .is_some_and(|e| e.eq_ignore_ascii_case("url"));
-    let all_text_encodable = || {
-        raw_keys
-            .iter()
-            .chain(&raw_prefixes)
-            .chain(raw_top.iter().flatten())
-            .all(|t| could_be_url_encoded(t))
-    };
-    let decode = says_url && encoding == KeyEncoding::Auto && all_text_encodable();
-    page.encoding_ignored = says_url && !decode;
-    let convert = |s: String| {
-        if decode {
-            form_decode(s.as_bytes())
+    let read_other = |text: Vec<u8>| {
+        if says_url && !cannot_be_url_encoded(&text) {
+            form_decode(&text)
         } else {
-            s.into_bytes()
+            text
         }
     };
-    for (entry, raw) in page.contents.iter_mut().zip(raw_keys) {
-        // Most keys have nothing to decode: keep the text as it is, with no second copy.
-        if decode && raw.bytes().any(|b| b == b'%' || b == b'+') {
-            let key = form_decode(raw.as_bytes());
-            if key != raw.as_bytes() {
-                entry.key_as_sent = Some(raw.into_bytes());
+    page.contents.reserve(raw_entries.len());
+    for raw in raw_entries {
+        let mut entry = raw.entry;
+        match raw.key {
+            None => {
+                entry.problem = Some(EntryProblem::NoKey);
             }
-            entry.key = key;
-        } else {
-            entry.key = raw.into_bytes();
+            Some(text) if says_url => {
+                (entry.key, entry.reading, entry.other_reading) = read_key(text);
+            }
+            Some(text) => entry.key = text,
+        }
+        page.contents.push(entry);
+    }
+    if page.contents.iter().any(|e| e.other_reading.is_some()) {
+        prefer_readings_that_do_not_collide(&mut page.contents);
+    }
+    page.common_prefixes = raw_prefixes.into_iter().map(read_other).collect();
+    let [prefix, delimiter, start_after, marker, next_marker] = raw_top;
+    page.prefix = prefix.map(read_other);
+    page.delimiter = delimiter.map(read_other);
+    page.start_after = start_after.map(read_other);
+    page.marker = marker.map(read_other);
+    page.next_marker = next_marker.map(read_other);
+    Ok(page)
+}
+
+/// Two entries of one listing are two different keys. When an entry's first reading equals another
+/// entry's key (`a b` sent raw, and `a+b` decoded to `a b` by a server that did not encode), that
+/// reading is wrong, and the entry switches to its other one.
+fn prefer_readings_that_do_not_collide(entries: &mut [ListEntry]) {
+    let mut seen: HashMap<Vec<u8>, usize> = HashMap::with_capacity(entries.len());
+    for e in entries.iter() {
+        *seen.entry(e.key.clone()).or_default() += 1;
+    }
+    for e in entries.iter_mut() {
+        if e.other_reading.is_some() && seen.get(&e.key).is_some_and(|&n| n > 1) {
+            e.switch_reading();
         }
     }
-    page.common_prefixes = raw_prefixes.into_iter().map(convert).collect();
-    let [prefix, delimiter, start_after, marker, next_marker] = raw_top;
-    page.prefix = prefix.map(convert);
-    page.delimiter = delimiter.map(convert);
-    page.start_after = start_after.map(convert);
-    page.marker = marker.map(convert);
-    page.next_marker = next_marker.map(convert);
-    Ok(page)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn keys_of(xml: &str) -> Vec<(String, KeyReading, Option<String>)> {
+        parse_list_page(xml.as_bytes())
+            .unwrap()
+            .contents
+            .into_iter()
+            .map(|e| {
+                (
+                    String::from_utf8(e.key).unwrap(),
+                    e.reading,
+                    e.other_reading.map(|o| String::from_utf8(o).unwrap()),
+                )
+            })
+            .collect()
+    }
+
+    fn url_page(keys: &[&str]) -> String {
+        let mut xml = String::from("<ListBucketResult><EncodingType>url</EncodingType>");
+        for k in keys {
+            xml.push_str(&format!("<Contents><Key>{k}</Key></Contents>"));
+        }
+        xml + "</ListBucketResult>"
+    }
+
     #[test]
-    fn encodable_text() {
-        for ok in [
+    fn evidence_that_no_encoder_wrote_the_text() {
+        for encodable in [
             "photos/summer+2024/100%25.csv",
             "a%2Fb",
             "x*y~z",
             "test_file%283%29.png",
             "",
+            // What RGW leaves unencoded: not evidence of anything.
+            "pipe|key!$'()*",
+            "a<b\"q\\{}^`",
         ] {
-            assert!(could_be_url_encoded(ok), "{ok}");
+            assert!(!cannot_be_url_encoded(encodable.as_bytes()), "{encodable}");
         }
         for raw in [
             "a b",
@@ -259,28 +428,116 @@ mod tests {
             "%4",
             "k\u{1}",
             "\u{65e5}",
-            "a<b",
-            "q\"",
-            "back\\slash",
+            "tab\t",
+            "del\u{7f}",
         ] {
-            assert!(!could_be_url_encoded(raw), "{raw}");
+            assert!(cannot_be_url_encoded(raw.as_bytes()), "{raw}");
         }
     }
 
     #[test]
-    fn a_server_that_echoes_encoding_type_without_encoding_is_read_raw() {
-        let xml = b"<ListBucketResult><EncodingType>url</EncodingType><Contents><Key>a+b</Key></Contents><Contents><Key>c d%zz</Key></Contents></ListBucketResult>";
+    fn each_key_is_read_on_its_own_evidence() {
+        // The RGW case: a `|` on the page says nothing about the other keys.
+        let got = keys_of(&url_page(&["uni%2F%C3%BCni", "a|b", "c+d"]));
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "uni/üni".into(),
+                    KeyReading::Decoded,
+                    Some("uni%2F%C3%BCni".into())
+                ),
+                ("a|b".into(), KeyReading::Decoded, None),
+                ("c d".into(), KeyReading::Decoded, Some("c+d".into())),
+            ]
+        );
+        // The s3s-fs case: a raw space proves that key raw, and only that key.
+        let got = keys_of(&url_page(&["a b+c", "d+e", "100%", "f%41"]));
+        assert_eq!(
+            got,
+            vec![
+                ("a b+c".into(), KeyReading::AsSent, Some("a b c".into())),
+                ("d e".into(), KeyReading::Decoded, Some("d+e".into())),
+                ("100%".into(), KeyReading::AsSent, None),
+                ("fA".into(), KeyReading::Decoded, Some("f%41".into())),
+            ]
+        );
+        // Without EncodingType=url nothing is decoded.
+        let got =
+            keys_of("<ListBucketResult><Contents><Key>a+b%41</Key></Contents></ListBucketResult>");
+        assert_eq!(got, vec![("a+b%41".into(), KeyReading::Plain, None)]);
+    }
+
+    #[test]
+    fn a_reading_that_collides_with_another_key_switches() {
+        // s3s-fs lists `a b` and `a+b` raw; decoding the second would list `a b` twice.
+        let got = keys_of(&url_page(&["a b", "a+b"]));
+        assert_eq!(
+            got,
+            vec![
+                ("a b".into(), KeyReading::AsSent, None),
+                ("a+b".into(), KeyReading::AsSent, Some("a b".into())),
+            ]
+        );
+    }
+
+    #[test]
+    fn switching_and_the_text_as_sent() {
+        let page = parse_list_page(url_page(&["c+d"]).as_bytes()).unwrap();
+        let mut e = page.contents[0].clone();
+        assert_eq!(e.as_sent(), b"c+d");
+        e.switch_reading();
+        assert_eq!(
+            (e.key.as_slice(), e.reading),
+            (&b"c+d"[..], KeyReading::AsSent)
+        );
+        assert_eq!(e.as_sent(), b"c+d");
+        assert_eq!(e.other_reading.as_deref(), Some(&b"c d"[..]));
+    }
+
+    #[test]
+    fn order_holds_under_either_reading() {
+        let page = parse_list_page(url_page(&["a+b", "a%21", "b"]).as_bytes()).unwrap();
+        let [x, y, z] = &page.contents[..] else {
+            panic!()
+        };
+        // Decoded: "a b" < "a!"; as sent: "a+b" > "a%21". One reading in order is enough.
+        assert!(listed_in_order(x, y));
+        assert!(listed_in_order(y, z) && listed_in_order(x, z));
+        // Backwards under both readings, and the same key twice, are never in order.
+        assert!(!listed_in_order(z, x));
+        assert!(!listed_in_order(z, z));
+    }
+
+    #[test]
+    fn a_bad_entry_is_kept_with_its_problem() {
+        let xml = b"<ListBucketResult><Contents><Key>a</Key><Size>-1</Size></Contents><Contents><Key>b</Key><ETag>\xff</ETag><Size>2</Size></Contents><Contents><Size>3</Size></Contents><Contents><Key>c</Key></Contents></ListBucketResult>";
         let page = parse_list_page(xml).unwrap();
-        assert!(page.encoding_ignored);
-        assert_eq!(page.contents[0].key, b"a+b");
-        assert_eq!(page.contents[0].key_as_sent, None);
-        // Alone, `a+b` is ambiguous: decoded, with the text as sent kept for a second look.
-        let xml = b"<ListBucketResult><EncodingType>url</EncodingType><Contents><Key>a+b</Key></Contents></ListBucketResult>";
-        let page = parse_list_page(xml).unwrap();
-        assert_eq!(page.contents[0].key, b"a b");
-        assert_eq!(page.contents[0].key_as_sent.as_deref(), Some(&b"a+b"[..]));
-        let page = parse_list_page_with(xml, KeyEncoding::Raw).unwrap();
-        assert_eq!(page.contents[0].key, b"a+b");
+        let problems: Vec<_> = page.contents.iter().map(|e| e.problem.clone()).collect();
+        assert_eq!(
+            problems,
+            vec![
+                Some(EntryProblem::NotANumber("Size", b"-1".to_vec())),
+                Some(EntryProblem::NotUtf8("ETag")),
+                Some(EntryProblem::NoKey),
+                None
+            ]
+        );
+        assert_eq!(page.contents[1].size, Some(2));
+        assert!(problems[0].as_ref().unwrap().to_string().contains("\"-1\""));
+    }
+
+    #[test]
+    fn a_page_with_more_entries_than_asked_for_is_refused_early() {
+        let xml = format!(
+            "<ListBucketResult>{}</ListBucketResult>",
+            "<Contents/>".repeat(3)
+        );
+        assert!(parse_list_page_at_most(xml.as_bytes(), 3).is_ok());
+        let err = parse_list_page_at_most(xml.as_bytes(), 2).unwrap_err();
+        assert!(err.0.contains("more than the 2 entries"), "{err}");
+        let mixed = "<ListBucketResult><Contents/><CommonPrefixes><Prefix>p/</Prefix></CommonPrefixes></ListBucketResult>";
+        assert!(parse_list_page_at_most(mixed.as_bytes(), 1).is_err());
     }
 
     #[test]
@@ -290,11 +547,14 @@ mod tests {
     }
 
     #[test]
-    fn bad_numbers_are_named() {
+    fn bad_page_fields_are_named() {
         let err = parse_list_page(
-            b"<ListBucketResult><Contents><Key>a</Key><Size>x</Size></Contents></ListBucketResult>",
+            b"<ListBucketResult><IsTruncated>maybe</IsTruncated></ListBucketResult>",
         )
         .unwrap_err();
-        assert!(err.0.contains("<Size>"), "{err}");
+        assert!(err.0.contains("<IsTruncated>"), "{err}");
+        let err = parse_list_page(b"<ListBucketResult><KeyCount>x</KeyCount></ListBucketResult>")
+            .unwrap_err();
+        assert!(err.0.contains("<KeyCount>"), "{err}");
     }
 }

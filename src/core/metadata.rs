@@ -21,35 +21,47 @@ impl ObjectMetadata {
     }
 }
 
+/// An `x-amz-missing-meta` header that is not a whole number (its raw value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadMissingMeta(pub Vec<u8>);
+
+impl std::fmt::Display for BadMissingMeta {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{MISSING_META} is not a whole number: \"{}\"",
+            super::escape::terminal_text(&self.0, 64)
+        )
+    }
+}
+
 /// Collects metadata from response headers given as (lower-case name, raw value). A name sent twice is
-/// combined into one comma-separated value, as S3 itself does.
+/// combined into one comma-separated value, as S3 itself does. Linear in the headers (after a sort):
+/// a server may send thousands.
 pub fn from_headers<'a>(
     headers: impl IntoIterator<Item = (&'a str, &'a [u8])>,
-) -> Result<ObjectMetadata, String> {
+) -> Result<ObjectMetadata, BadMissingMeta> {
     let mut meta = ObjectMetadata::default();
     for (name, value) in headers {
         if let Some(short) = name.strip_prefix(META_PREFIX) {
-            let decoded = decode_rfc2047(value);
-            let short = short.to_ascii_lowercase();
-            match meta.entries.iter_mut().find(|(n, _)| *n == short) {
-                Some((_, existing)) => {
-                    existing.push(b',');
-                    existing.extend_from_slice(&decoded);
-                }
-                None => meta.entries.push((short, decoded)),
-            }
+            meta.entries
+                .push((short.to_ascii_lowercase(), decode_rfc2047(value)));
         } else if name == MISSING_META {
             let text = std::str::from_utf8(value).unwrap_or("").trim();
-            let n = text.parse().map_err(|_| {
-                format!(
-                    "{MISSING_META} is not a whole number: {:?}",
-                    String::from_utf8_lossy(value)
-                )
-            })?;
+            let n = text.parse().map_err(|_| BadMissingMeta(value.to_vec()))?;
             meta.missing = Some(n);
         }
     }
+    // Stable: values of a repeated name stay in the order they came.
     meta.entries.sort_by(|a, b| a.0.cmp(&b.0));
+    meta.entries.dedup_by(|later, earlier| {
+        if later.0 != earlier.0 {
+            return false;
+        }
+        earlier.1.push(b',');
+        earlier.1.append(&mut later.1);
+        true
+    });
     Ok(meta)
 }
 
@@ -59,7 +71,8 @@ fn is_space(b: u8) -> bool {
 
 /// Decodes every RFC 2047 encoded word (`=?charset?B|Q?text?=`) in a header value. Text outside encoded
 /// words is kept byte for byte; whitespace between two adjacent encoded words is dropped (RFC 2047 §6.2).
-/// A word that is malformed or in a charset we cannot convert is kept as it is.
+/// A word that is malformed or in a charset we cannot convert is kept as it is. Linear time in the
+/// length of the value, and no limit on a word's length (RFC 2047's 75 is not what every server keeps to).
 pub fn decode_rfc2047(raw: &[u8]) -> Vec<u8> {
     if !raw.windows(2).any(|w| w == b"=?") {
         return raw.to_vec();
@@ -114,7 +127,12 @@ fn decode_word(s: &[u8]) -> Option<(Vec<u8>, usize)> {
     }
     let encoding = rest[0].to_ascii_uppercase();
     let text_start = &rest[2..];
-    let end = text_start.windows(2).position(|w| w == b"?=")?;
+    // Encoded text never holds a `?` (RFC 2047 §5), so the word ends at the first one. Looking no
+    // further keeps decoding linear: a scan from one `=?` stops before the next word could start.
+    let end = text_start.iter().position(|&b| b == b'?')?;
+    if text_start.get(end + 1) != Some(&b'=') {
+        return None;
+    }
     let text = &text_start[..end];
     if charset.is_empty()
         || charset
@@ -232,8 +250,44 @@ mod tests {
             ]
         );
         assert_eq!(m.missing, Some(2));
-        assert!(from_headers([("x-amz-missing-meta", &b"x"[..])])
+        assert!(from_headers([("x-amz-missing-meta", &b"x\x1b"[..])])
             .unwrap_err()
-            .contains("x-amz-missing-meta"));
+            .to_string()
+            .contains("x-amz-missing-meta is not a whole number: \"x\\x1B\""));
+    }
+
+    #[test]
+    fn hostile_values_decode_in_linear_time() {
+        // Each of these made the old decoder scan to the end of the value from every `=?`.
+        for unit in [&b"=?a?b?x"[..], b"=?UTF-8?Q?", b"=?=?", b"=?UTF-8?B?QUJD"] {
+            let value: Vec<u8> = unit.iter().copied().cycle().take(4 << 20).collect();
+            // 4 MiB: quadratic work here would take hours, linear takes milliseconds.
+            assert_eq!(decode_rfc2047(&value).len(), value.len());
+        }
+        // Words that close right after one that does not still decode.
+        assert_eq!(d("=?a?b?x =?UTF-8?Q?ok?="), "=?a?b?x ok");
+    }
+
+    #[test]
+    fn thousands_of_headers_are_combined_in_order() {
+        let values: Vec<String> = (0..5000).map(|i| i.to_string()).collect();
+        let h: Vec<(&str, &[u8])> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                (
+                    if i % 2 == 0 {
+                        "x-amz-meta-a"
+                    } else {
+                        "x-amz-meta-b"
+                    },
+                    v.as_bytes(),
+                )
+            })
+            .collect();
+        let m = from_headers(h).unwrap();
+        assert_eq!(m.entries.len(), 2);
+        assert!(m.entries[0].1.starts_with(b"0,2,4,"));
+        assert!(m.entries[1].1.starts_with(b"1,3,5,"));
     }
 }

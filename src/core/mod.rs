@@ -1,6 +1,7 @@
 //! The pure core: every function here is a function of its inputs (time is passed in).
 pub mod base64;
 pub mod endpoint;
+pub mod escape;
 pub mod list;
 pub mod metadata;
 pub mod output;

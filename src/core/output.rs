@@ -1,14 +1,18 @@
 //! The output encoders: one record (one object) → one line, appended to a buffer so that lines are
-//! written whole. Every encoder escapes what it prints (keys and metadata are untrusted) and parses back.
+//! written whole. Every encoder escapes what it prints (keys, metadata, ETags and times all come from
+//! the server) and parses back to the exact bytes (see [`super::escape`] for the escapes).
 //!
 //! - `jsonl`: `{"key":…,"size":…,"last_modified":…,"etag":…,"metadata":{…}}`. Bytes that are not UTF-8
 //!   appear as U+FFFD in `key`/`metadata` and exactly, base64-encoded, in `key_base64`/`metadata_base64`.
-//! - `text`: `KEY<TAB>name=value;name=value`, with `\\`, tab, CR, LF, `;`, `=` and every control
-//!   character escaped (`\\`, `\t`, `\r`, `\n`, `\;`, `\=`, `\xHH` for a byte, `\u{HHHH}` for a C1 control).
-//! - `csv`: RFC 4180, `key,size,last_modified,etag,metadata`, CRLF line ends; the key is escaped like the
-//!   text format (minus `;`/`=`) so that no control character reaches a terminal; metadata is a JSON object.
+//! - `text`: `KEY<TAB>name=value;name=value`, with `\\`, tab, CR, LF, `;`, `=` and every control or
+//!   invisible character escaped (`\\`, `\t`, `\r`, `\n`, `\;`, `\=`, `\xHH`, `\u{HHHH}`).
+//! - `csv`: RFC 4180, `key,size,last_modified,etag,metadata`, CRLF line ends. Key, time and ETag are
+//!   escaped like the text format (minus `;`/`=`), so no control character reaches a terminal, and a
+//!   field that would start with `=`, `+`, `-` or `@` (a spreadsheet formula) starts with that
+//!   character's `\xHH` escape instead; metadata is the JSON object of the `jsonl` format.
 
 use super::base64;
+use super::escape::{push_escaped_text, push_json_string};
 use super::metadata::ObjectMetadata;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,68 +82,6 @@ fn push_u64(out: &mut Vec<u8>, n: u64) {
     out.extend_from_slice(&buf[i..]);
 }
 
-/// Walks `bytes` as runs of plain ASCII (`is_plain`), then single characters, then invalid UTF-8
-/// sequences, so that the common case — a plain ASCII key — is copied in one go.
-fn walk_text(
-    bytes: &[u8],
-    is_plain: impl Fn(u8) -> bool,
-    out: &mut Vec<u8>,
-    mut on_char: impl FnMut(&mut Vec<u8>, char),
-    mut on_invalid: impl FnMut(&mut Vec<u8>, &[u8]),
-) {
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        let plain = rest
-            .iter()
-            .position(|&b| !is_plain(b))
-            .unwrap_or(rest.len());
-        out.extend_from_slice(&rest[..plain]);
-        rest = &rest[plain..];
-        let Some(chunk) = rest.utf8_chunks().next() else {
-            break;
-        };
-        match chunk.valid().chars().next() {
-            Some(c) => {
-                on_char(out, c);
-                rest = &rest[c.len_utf8()..];
-            }
-            None => {
-                on_invalid(out, chunk.invalid());
-                rest = &rest[chunk.invalid().len()..];
-            }
-        }
-    }
-}
-
-fn push_char(out: &mut Vec<u8>, c: char) {
-    let mut buf = [0u8; 4];
-    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-}
-
-/// Appends a JSON string literal. Control characters (C0, DEL, C1) and U+2028/2029 are `\u` escaped;
-/// bytes that are not UTF-8 become U+FFFD (callers add the `_base64` twin).
-pub fn push_json_string(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.push(b'"');
-    walk_text(
-        bytes,
-        |b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\',
-        out,
-        |out, c| match c {
-            '"' => out.extend_from_slice(b"\\\""),
-            '\\' => out.extend_from_slice(b"\\\\"),
-            '\n' => out.extend_from_slice(b"\\n"),
-            '\r' => out.extend_from_slice(b"\\r"),
-            '\t' => out.extend_from_slice(b"\\t"),
-            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => {
-                let _ = std::io::Write::write_fmt(out, format_args!("\\u{:04x}", c as u32));
-            }
-            c => push_char(out, c),
-        },
-        |out, _| out.extend_from_slice("\u{FFFD}".as_bytes()),
-    );
-    out.push(b'"');
-}
-
 fn push_json_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
     match s {
         Some(s) => push_json_string(out, s.as_bytes()),
@@ -206,38 +148,6 @@ fn encode_jsonl(r: &Record<'_>, out: &mut Vec<u8>) {
     out.extend_from_slice(b"}\n");
 }
 
-/// Appends `bytes` with backslash escapes: `\\`, `\t`, `\r`, `\n`, `\xHH` for other C0 controls, DEL and
-/// bytes that are not UTF-8, `\u{HHHH}` for C1 controls, and `\;`/`\=` when `separators` is set.
-pub fn push_escaped_text(out: &mut Vec<u8>, bytes: &[u8], separators: bool) {
-    walk_text(
-        bytes,
-        |b| (0x20..0x7f).contains(&b) && b != b'\\' && !(separators && (b == b';' || b == b'=')),
-        out,
-        |out, c| match c {
-            '\\' => out.extend_from_slice(b"\\\\"),
-            '\t' => out.extend_from_slice(b"\\t"),
-            '\n' => out.extend_from_slice(b"\\n"),
-            '\r' => out.extend_from_slice(b"\\r"),
-            ';' | '=' => {
-                out.push(b'\\');
-                out.push(c as u8);
-            }
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                let _ = std::io::Write::write_fmt(out, format_args!("\\x{:02X}", c as u32));
-            }
-            c if c.is_control() => {
-                let _ = std::io::Write::write_fmt(out, format_args!("\\u{{{:04X}}}", c as u32));
-            }
-            c => push_char(out, c),
-        },
-        |out, invalid| {
-            for b in invalid {
-                let _ = std::io::Write::write_fmt(out, format_args!("\\x{b:02X}"));
-            }
-        },
-    );
-}
-
 fn encode_text(r: &Record<'_>, out: &mut Vec<u8>) {
     push_escaped_text(out, r.key, true);
     out.push(b'\t');
@@ -271,18 +181,35 @@ fn push_csv_field(out: &mut Vec<u8>, field: &[u8]) {
     }
 }
 
+/// Appends a text field of the CSV format: escaped like `text` (no `;`/`=` escapes), and never starting
+/// with a character a spreadsheet reads as the start of a formula.
+fn push_csv_text(out: &mut Vec<u8>, scratch: &mut Vec<u8>, text: &[u8]) {
+    scratch.clear();
+    push_escaped_text(scratch, text, false);
+    if let Some(&first @ (b'=' | b'+' | b'-' | b'@')) = scratch.first() {
+        let mut neutral = Vec::with_capacity(scratch.len() + 3);
+        let _ = std::io::Write::write_fmt(&mut neutral, format_args!("\\x{first:02X}"));
+        neutral.extend_from_slice(&scratch[1..]);
+        *scratch = neutral;
+    }
+    push_csv_field(out, scratch);
+}
+
 fn encode_csv(r: &Record<'_>, out: &mut Vec<u8>) {
     let mut scratch = Vec::with_capacity(r.key.len() + 16);
-    push_escaped_text(&mut scratch, r.key, false);
-    push_csv_field(out, &scratch);
+    push_csv_text(out, &mut scratch, r.key);
     out.push(b',');
     if let Some(n) = r.size {
         push_u64(out, n);
     }
     out.push(b',');
-    push_csv_field(out, r.last_modified.unwrap_or("").as_bytes());
+    push_csv_text(out, &mut scratch, r.last_modified.unwrap_or("").as_bytes());
     out.push(b',');
-    push_csv_field(out, r.etag.map(bare_etag).unwrap_or("").as_bytes());
+    push_csv_text(
+        out,
+        &mut scratch,
+        r.etag.map(bare_etag).unwrap_or("").as_bytes(),
+    );
     out.push(b',');
     scratch.clear();
     push_json_metadata(&mut scratch, r.metadata);
@@ -290,46 +217,10 @@ fn encode_csv(r: &Record<'_>, out: &mut Vec<u8>) {
     out.extend_from_slice(b"\r\n");
 }
 
-/// Reverses [`push_escaped_text`]: the exact bytes back, or `None` for a malformed escape.
-pub fn unescape_text(s: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while i < s.len() {
-        if s[i] != b'\\' {
-            out.push(s[i]);
-            i += 1;
-            continue;
-        }
-        match *s.get(i + 1)? {
-            b'\\' => out.push(b'\\'),
-            b't' => out.push(b'\t'),
-            b'n' => out.push(b'\n'),
-            b'r' => out.push(b'\r'),
-            b';' => out.push(b';'),
-            b'=' => out.push(b'='),
-            b'x' => {
-                let hex = std::str::from_utf8(s.get(i + 2..i + 4)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            b'u' => {
-                let close = s[i..].iter().position(|&b| b == b'}')?;
-                let hex = std::str::from_utf8(s.get(i + 3..i + close)?).ok()?;
-                let c = char::from_u32(u32::from_str_radix(hex, 16).ok()?)?;
-                let mut buf = [0u8; 4];
-                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-                i += close - 1;
-            }
-            _ => return None,
-        }
-        i += 2;
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::escape::unescape_text;
 
     fn meta(entries: &[(&str, &[u8])], missing: Option<u64>) -> ObjectMetadata {
         ObjectMetadata {
@@ -403,5 +294,184 @@ mod tests {
             line(Format::Csv, b"plain", &meta(&[], None)),
             "plain,123,2026-11-20T10:00:00.000Z,9b2c,{}\r\n"
         );
+    }
+
+    #[test]
+    fn csv_neutralises_formulas_and_escapes_server_fields() {
+        let m = meta(&[], None);
+        let r = Record {
+            key: b"=HYPERLINK(\"x\")",
+            size: None,
+            last_modified: Some("\x1b[2J\r\n2026"),
+            etag: Some("@SUM(1+1)"),
+            metadata: &m,
+        };
+        let mut out = Vec::new();
+        encode(Format::Csv, &r, &mut out);
+        let line = String::from_utf8(out).unwrap();
+        assert_eq!(
+            line,
+            "\"\\x3DHYPERLINK(\"\"x\"\")\",,\\x1B[2J\\r\\n2026,\\x40SUM(1+1),{}\r\n"
+        );
+        for lead in [b'+', b'-'] {
+            let key = [lead, b'1'];
+            let r = Record { key: &key, ..r };
+            let mut out = Vec::new();
+            encode(Format::Csv, &r, &mut out);
+            assert!(out.starts_with(format!("\\x{lead:02X}1,").as_bytes()));
+        }
+    }
+
+    /// A small xorshift generator for the round-trip properties below.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        /// Bytes biased towards the ones that need escaping.
+        fn bytes(&mut self, max: usize) -> Vec<u8> {
+            const SPECIAL: &[u8] = b"\\\t\r\n;=,\"'@+-%&<>\x00\x1b\x7f";
+            let n = (self.next() % (max as u64 + 1)) as usize;
+            let mut out = Vec::with_capacity(n);
+            while out.len() < n {
+                match self.next() % 6 {
+                    0 => out.push(SPECIAL[(self.next() % SPECIAL.len() as u64) as usize]),
+                    1 => out.push((self.next() % 256) as u8),
+                    2 => {
+                        let c = [
+                            '\u{85}', '\u{202E}', '\u{FEFF}', 'ö', '日', '🐱', '\u{2028}',
+                        ][(self.next() % 7) as usize];
+                        out.extend_from_slice(c.to_string().as_bytes());
+                    }
+                    _ => out.push(b'a' + (self.next() % 26) as u8),
+                }
+            }
+            out
+        }
+    }
+
+    /// Splits at every unescaped `sep` (a backslash escapes the byte after it).
+    fn split_unescaped(s: &[u8], sep: u8) -> Vec<&[u8]> {
+        let (mut parts, mut start, mut i) = (Vec::new(), 0, 0);
+        while i < s.len() {
+            if s[i] == b'\\' {
+                i += 2;
+                continue;
+            }
+            if s[i] == sep {
+                parts.push(&s[start..i]);
+                start = i + 1;
+            }
+            i += 1;
+        }
+        parts.push(&s[start..]);
+        parts
+    }
+
+    /// RFC 4180 fields of one record (CRLF already removed).
+    fn csv_fields(line: &[u8]) -> Vec<Vec<u8>> {
+        let (mut fields, mut field, mut i, mut quoted) = (Vec::new(), Vec::new(), 0, false);
+        while i < line.len() {
+            let b = line[i];
+            match (quoted, b) {
+                (false, b'"') if field.is_empty() => quoted = true,
+                (true, b'"') if line.get(i + 1) == Some(&b'"') => {
+                    field.push(b'"');
+                    i += 1;
+                }
+                (true, b'"') => quoted = false,
+                (false, b',') => fields.push(std::mem::take(&mut field)),
+                _ => field.push(b),
+            }
+            i += 1;
+        }
+        fields.push(field);
+        fields
+    }
+
+    #[test]
+    fn text_and_csv_parse_back_to_the_exact_bytes() {
+        let mut rng = Rng(0x5eed_1234_abcd_0001);
+        for _ in 0..3000 {
+            let key = rng.bytes(40);
+            let entries: Vec<(String, Vec<u8>)> = (0..rng.next() % 4)
+                .map(|i| {
+                    let name = format!("{}{i}", String::from_utf8_lossy(&rng.bytes(8)));
+                    (name, rng.bytes(20))
+                })
+                .collect();
+            let m = ObjectMetadata {
+                entries,
+                missing: None,
+            };
+            let time = String::from_utf8_lossy(&rng.bytes(12)).into_owned();
+            let etag = String::from_utf8_lossy(&rng.bytes(12)).into_owned();
+            let r = Record {
+                key: &key,
+                size: Some(rng.next()),
+                last_modified: Some(&time),
+                etag: Some(&etag),
+                metadata: &m,
+            };
+
+            let mut out = Vec::new();
+            encode(Format::Text, &r, &mut out);
+            assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1);
+            let shown = String::from_utf8(out.clone())
+                .unwrap()
+                .replace(['\t', '\n'], " ");
+            let bad: Vec<char> = shown
+                .chars()
+                .filter(|&c| !crate::core::escape::is_terminal_safe(&c.to_string()))
+                .collect();
+            assert!(bad.is_empty(), "{shown}: {bad:?}");
+            let line = &out[..out.len() - 1];
+            let (k, pairs) = line.split_at(line.iter().position(|&b| b == b'\t').unwrap());
+            assert_eq!(unescape_text(k).unwrap(), key);
+            let pairs = &pairs[1..];
+            let parsed: Vec<(Vec<u8>, Vec<u8>)> = if pairs.is_empty() {
+                Vec::new()
+            } else {
+                split_unescaped(pairs, b';')
+                    .into_iter()
+                    .map(|p| {
+                        let nv = split_unescaped(p, b'=');
+                        assert_eq!(nv.len(), 2, "{}", String::from_utf8_lossy(p));
+                        (unescape_text(nv[0]).unwrap(), unescape_text(nv[1]).unwrap())
+                    })
+                    .collect()
+            };
+            let expected: Vec<(Vec<u8>, Vec<u8>)> = m
+                .entries
+                .iter()
+                .map(|(n, v)| (n.as_bytes().to_vec(), v.clone()))
+                .collect();
+            assert_eq!(parsed, expected);
+
+            let mut out = Vec::new();
+            encode(Format::Csv, &r, &mut out);
+            assert!(out.ends_with(b"\r\n"));
+            let fields = csv_fields(&out[..out.len() - 2]);
+            assert_eq!(fields.len(), 5, "{}", String::from_utf8_lossy(&out));
+            for (field, original) in [
+                (&fields[0], &key[..]),
+                (&fields[2], time.as_bytes()),
+                (&fields[3], bare_etag(&etag).as_bytes()),
+            ] {
+                assert!(!matches!(field.first(), Some(b'=' | b'+' | b'-' | b'@')));
+                assert_eq!(unescape_text(field).unwrap(), original);
+            }
+            assert_eq!(fields[1], r.size.unwrap().to_string().as_bytes());
+            let json: serde_json::Value = serde_json::from_slice(&fields[4]).unwrap();
+            let obj = json.as_object().unwrap();
+            assert_eq!(obj.len(), m.entries.len());
+            for (n, v) in &m.entries {
+                assert_eq!(obj[n], String::from_utf8_lossy(v).as_ref());
+            }
+        }
     }
 }

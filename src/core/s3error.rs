@@ -26,13 +26,14 @@ pub fn parse_error(xml: &[u8]) -> Result<S3Error, XmlError> {
                 }
             }
             Step::Close { path, text } if path.len() == 2 => {
-                let value = Some(text.to_owned());
+                // Server text, kept as sent (lossily as UTF-8); it is escaped where it is shown.
+                let text = String::from_utf8_lossy(text).into_owned();
                 match path.get(1) {
-                    "Code" => err.code = value,
-                    "Message" => err.message = value,
-                    "RequestId" => err.request_id = value,
-                    "HostId" => err.host_id = value,
-                    other => err.other.push((other.to_owned(), text.to_owned())),
+                    "Code" => err.code = Some(text),
+                    "Message" => err.message = Some(text),
+                    "RequestId" => err.request_id = Some(text),
+                    "HostId" => err.host_id = Some(text),
+                    other => err.other.push((other.to_owned(), text)),
                 }
             }
             _ => {}
@@ -51,46 +52,77 @@ impl S3Error {
     }
 }
 
-/// Whether a failed request is worth another try (botocore's transient and throttling sets).
-pub fn is_retryable(status: u16, code: Option<&str>) -> bool {
-    matches!(status, 500 | 502 | 503 | 504)
-        || matches!(
-            code,
-            Some(
-                "SlowDown"
-                    | "InternalError"
-                    | "ServiceUnavailable"
-                    | "RequestTimeout"
-                    | "Throttling"
-                    | "ThrottlingException"
-            )
-        )
+/// Error codes that mean "too many requests": slow down, then try again.
+const THROTTLING_CODES: &[&str] = &[
+    "SlowDown",
+    "Throttling",
+    "ThrottlingException",
+    "TooManyRequests",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "ProvisionedThroughputExceededException",
+];
+
+/// Error codes of a passing fault on the server's side.
+const TRANSIENT_CODES: &[&str] = &[
+    "InternalError",
+    "ServiceUnavailable",
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "PriorRequestNotComplete",
+];
+
+/// Whether an answer says the server is throttling: 429, or a throttling code (a `503 SlowDown`; a HEAD
+/// has no body, so its 503 counts as one too).
+pub fn is_throttling(status: u16, code: Option<&str>) -> bool {
+    status == 429
+        || code.is_some_and(|c| THROTTLING_CODES.contains(&c))
+        || (status == 503 && code.is_none())
 }
 
-/// What the user should check for an error code that stops the scan.
-pub fn hint(status: u16, code: Option<&str>) -> &'static str {
+/// Whether a failed request is worth another try (botocore's transient and throttling sets, and 429).
+pub fn is_retryable(status: u16, code: Option<&str>) -> bool {
+    matches!(status, 429 | 500 | 502 | 503 | 504)
+        || code.is_some_and(|c| THROTTLING_CODES.contains(&c) || TRANSIENT_CODES.contains(&c))
+}
+
+/// What the user should check when an error stops the scan or fails an object. Data, not wording: the
+/// shell says it in words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hint {
+    BucketName,
+    Permissions,
+    AccessKeyId,
+    SecretKey,
+    Clock,
+    Region,
+    Redirect,
+    ExpiredToken,
+    RegionAndAddressing,
+    Credentials,
+    BucketAndEndpoint,
+    ServerHealth,
+}
+
+/// The hint for an error: by its code first, else by its status.
+pub fn hint(status: u16, code: Option<&str>) -> Hint {
     match code {
-        Some("NoSuchBucket") => "check the bucket name and the endpoint",
-        Some("AccessDenied") | Some("AllAccessDisabled") => {
-            "check the credentials' permissions (s3:ListBucket, s3:GetObject)"
-        }
-        Some("InvalidAccessKeyId") => "check AWS_ACCESS_KEY_ID or the profile's aws_access_key_id",
-        Some("SignatureDoesNotMatch") => "check the secret access key (and --region)",
-        Some("RequestTimeTooSkewed") => "the local clock is off by more than 15 minutes: fix it",
-        Some("AuthorizationHeaderMalformed") => "check --region",
-        Some("PermanentRedirect") | Some("TemporaryRedirect") => {
-            "the bucket lives elsewhere: check --region and --endpoint-url"
-        }
-        Some("ExpiredToken") | Some("TokenRefreshRequired") => {
-            "the session token has expired: refresh the credentials"
-        }
-        Some("InvalidBucketName") => "check the bucket name",
+        Some("NoSuchBucket") => Hint::BucketAndEndpoint,
+        Some("AccessDenied") | Some("AllAccessDisabled") => Hint::Permissions,
+        Some("InvalidAccessKeyId") => Hint::AccessKeyId,
+        Some("SignatureDoesNotMatch") => Hint::SecretKey,
+        Some("RequestTimeTooSkewed") => Hint::Clock,
+        Some("AuthorizationHeaderMalformed") => Hint::Region,
+        Some("PermanentRedirect") | Some("TemporaryRedirect") => Hint::Redirect,
+        Some("ExpiredToken") | Some("TokenRefreshRequired") => Hint::ExpiredToken,
+        Some("InvalidBucketName") => Hint::BucketName,
         _ => match status {
-            301 | 307 => "the bucket lives elsewhere: check --region and --endpoint-url",
-            400 => "check --region and --addressing",
-            401 | 403 => "check the credentials and their permissions",
-            404 => "check the bucket name and the endpoint",
-            _ => "check the endpoint and the server's health",
+            301 | 307 => Hint::Redirect,
+            400 => Hint::RegionAndAddressing,
+            401 | 403 => Hint::Credentials,
+            404 => Hint::BucketAndEndpoint,
+            _ => Hint::ServerHealth,
         },
     }
 }
@@ -100,12 +132,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn retryable_set() {
+    fn retryable_and_throttling_sets() {
         assert!(is_retryable(503, Some("SlowDown")));
         assert!(is_retryable(200, Some("SlowDown")));
         assert!(is_retryable(500, None));
+        assert!(is_retryable(429, None));
+        assert!(is_retryable(400, Some("RequestTimeout")));
         assert!(!is_retryable(403, Some("AccessDenied")));
         assert!(!is_retryable(404, None));
+        assert!(!is_retryable(414, None));
+        assert!(is_throttling(503, Some("SlowDown")));
+        assert!(is_throttling(503, None), "a HEAD 503 has no body");
+        assert!(is_throttling(429, None));
+        assert!(is_throttling(200, Some("SlowDown")));
+        assert!(!is_throttling(503, Some("ServiceUnavailable")));
+        assert!(!is_throttling(500, None));
     }
 
     #[test]

@@ -1,16 +1,25 @@
 //! A small walker over quick-xml events that S3's XML needs: elements matched by local name (namespace
-//! prefixes ignored), text gathered from text, CDATA and entity or character references, and nothing trimmed.
+//! prefixes ignored), text gathered as bytes from text, CDATA and entity or character references, and
+//! nothing trimmed or normalized. Text is bytes: whether a field must be UTF-8 is for the caller to say,
+//! per field, so that one bad field costs one entry, not the page.
 
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
-/// What went wrong reading an XML body, with the byte offset where it went wrong.
+/// What went wrong reading an XML body, with the byte offset where it went wrong. The message may
+/// quote the server's element or entity names: `Display` escapes it and bounds its length.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct XmlError(pub String);
 
+/// How much of an XML error message is shown.
+const MAX_MESSAGE: usize = 300;
+
 impl std::fmt::Display for XmlError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&super::escape::terminal_text(
+            self.0.as_bytes(),
+            MAX_MESSAGE,
+        ))
     }
 }
 
@@ -70,10 +79,10 @@ pub enum Step<'a> {
     Open {
         path: &'a Path,
     },
-    /// `text` is the text directly inside the element (empty for `<a/>` and `<a></a>`).
+    /// `text` is the text directly inside the element (empty for `<a/>` and `<a></a>`), as bytes.
     Close {
         path: &'a Path,
-        text: &'a str,
+        text: &'a [u8],
     },
 }
 
@@ -92,7 +101,7 @@ pub fn walk(
 ) -> Result<(), XmlError> {
     let mut reader = Reader::from_reader(xml);
     let mut path = Path::default();
-    let mut text = String::new();
+    let mut text: Vec<u8> = Vec::new();
     let mut saw_root = false;
     loop {
         let at = reader.buffer_position();
@@ -118,7 +127,7 @@ pub fn walk(
                 on_step(Step::Open { path: &path })?;
                 on_step(Step::Close {
                     path: &path,
-                    text: "",
+                    text: b"",
                 })?;
                 path.pop();
                 text.clear();
@@ -139,30 +148,18 @@ pub fn walk(
                 path.pop();
                 text.clear();
             }
-            Event::Text(t) => {
-                let s = t
-                    .decode()
-                    .map_err(|e| XmlError(format!("text is not UTF-8 near byte {at}: {e}")))?;
-                text.push_str(&s);
-            }
-            Event::CData(t) => {
-                let s = t
-                    .decode()
-                    .map_err(|e| XmlError(format!("CDATA is not UTF-8 near byte {at}: {e}")))?;
-                text.push_str(&s);
-            }
+            Event::Text(t) => text.extend_from_slice(&t),
+            Event::CData(t) => text.extend_from_slice(&t),
             Event::GeneralRef(r) => {
                 let resolved = r.resolve_char_ref().map_err(|e| {
                     XmlError(format!("bad character reference near byte {at}: {e}"))
                 })?;
                 match resolved {
-                    Some(c) => text.push(c),
+                    Some(c) => text.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
                     None => {
-                        let name = r
-                            .decode()
-                            .map_err(|e| XmlError(format!("bad entity near byte {at}: {e}")))?;
+                        let name = String::from_utf8_lossy(&r);
                         match quick_xml::escape::resolve_predefined_entity(&name) {
-                            Some(s) => text.push_str(s),
+                            Some(s) => text.extend_from_slice(s.as_bytes()),
                             None => {
                                 return Err(XmlError(format!(
                                     "unknown entity &{name}; near byte {at}"
@@ -196,7 +193,7 @@ mod tests {
         let mut out = Vec::new();
         walk(xml.as_bytes(), |step| {
             if let Step::Close { path, text } = step {
-                out.push((path.join(), text.to_owned()));
+                out.push((path.join(), String::from_utf8(text.to_vec()).unwrap()));
             }
             Ok(())
         })?;
@@ -220,5 +217,23 @@ mod tests {
             .0
             .contains("unknown entity"));
         assert!(collect("<A/><B/>").is_err());
+    }
+
+    #[test]
+    fn text_is_bytes_and_messages_are_escaped() {
+        let mut texts = Vec::new();
+        walk(b"<A><B>k\xff\x1b&#27;</B></A>", |step| {
+            if let Step::Close { text, .. } = step {
+                texts.push(text.to_vec());
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(texts[0], b"k\xff\x1b\x1b");
+        let err = collect("<A>&evil\u{1b}[2J;</A>").unwrap_err();
+        let shown = err.to_string();
+        assert!(!shown.contains('\u{1b}'), "{shown}");
+        let err = collect(&format!("<A>&{};</A>", "x".repeat(5000))).unwrap_err();
+        assert!(err.to_string().len() < 400);
     }
 }

@@ -1,11 +1,22 @@
-//! The I/O shell around the pure core: connection pool, the LIST → HEAD pipeline, retries, progress.
-pub mod batching;
-pub mod client;
+//! The I/O shell around the pure core: connections, the LIST → HEAD pipeline, retries, output, progress.
+//!
+//! Bottom up: [`connect`] opens streams, [`pool`] keeps HTTP connections over them, [`s3_client`] sends
+//! one LIST page or one HEAD through the [`retry`] loop; [`lister`], [`scheduler`], [`lookup`] and
+//! [`emitter`] are the pipeline; [`scan`] puts one scan together and says how it ended.
+pub(crate) mod connect;
 pub mod cputime;
-pub mod fetch;
+pub(crate) mod emitter;
+pub mod error;
+pub(crate) mod lister;
+pub(crate) mod lookup;
+pub(crate) mod park_delay;
+pub(crate) mod pool;
 pub mod progress;
 pub mod retry;
+pub(crate) mod s3_client;
 pub mod scan;
+pub(crate) mod scheduler;
+pub mod terminal;
 
 /// Locks a mutex of the shell. Nothing panics while holding one (pushes, pops, counters), so a
 /// poisoned lock is still consistent and is taken as it is.

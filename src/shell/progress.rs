@@ -1,10 +1,8 @@
-//! Counters, the live progress line (only while stderr is a terminal, unless asked), the final summary,
-//! and escaping of untrusted text before it reaches stderr.
+//! Counters, the live progress line (only while stderr is a terminal, unless asked), and the final
+//! summary. Neither holds any text of the server's: only numbers.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
-
-use crate::core::output::{push_escaped_text, push_json_string};
 
 /// What a scan has done so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -18,34 +16,6 @@ pub struct Counters {
     pub failed: u64,
 }
 
-/// Writes one line to stderr. A closed or broken stderr is ignored, never a panic (`eprintln!` panics).
-pub fn stderr_line(line: &str) {
-    let mut err = std::io::stderr().lock();
-    let _ = err
-        .write_all(line.as_bytes())
-        .and_then(|_| err.write_all(b"\n"));
-}
-
-/// Writes text to stdout, ignoring a closed pipe (`s3meta --help | head -1`).
-pub fn stdout_text(text: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
-}
-
-/// Text from a server (an error message) made safe for a terminal: control characters escaped.
-pub fn escape_for_terminal(bytes: &[u8]) -> String {
-    let mut out = Vec::with_capacity(bytes.len());
-    push_escaped_text(&mut out, bytes, false);
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// An object key for a message: a JSON string, quoted and escaped.
-pub fn quote_key(key: &[u8]) -> String {
-    let mut out = Vec::with_capacity(key.len() + 2);
-    push_json_string(&mut out, key);
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// The one-line summary printed at the end.
 pub fn summary_line(c: &Counters, elapsed: Duration) -> String {
     let secs = elapsed.as_secs_f64();
@@ -55,16 +25,16 @@ pub fn summary_line(c: &Counters, elapsed: Duration) -> String {
         0.0
     };
     format!(
-        "s3meta: listed={} heads={} with_metadata={} printed={} vanished={} failed={} seconds={:.2} heads_per_second={:.0}",
-        c.listed, c.heads, c.with_metadata, c.printed, c.vanished, c.failed, secs, rate
+        "s3meta: listed={} heads={} with_metadata={} printed={} vanished={} failed={} pages={} seconds={:.2} heads_per_second={:.0}",
+        c.listed, c.heads, c.with_metadata, c.printed, c.vanished, c.failed, c.pages, secs, rate
     )
 }
 
-/// Draws the progress line at most every 250 ms.
+/// Draws the progress line when the first object is done, then at most every 250 ms.
 pub struct ProgressLine {
     enabled: bool,
     start: Instant,
-    last_draw: Instant,
+    last_draw: Option<Instant>,
     drawn: bool,
 }
 
@@ -72,11 +42,10 @@ const REDRAW_EVERY: Duration = Duration::from_millis(250);
 
 impl ProgressLine {
     pub fn new(enabled: bool) -> ProgressLine {
-        let now = Instant::now();
         ProgressLine {
             enabled,
-            start: now,
-            last_draw: now,
+            start: Instant::now(),
+            last_draw: None,
             drawn: false,
         }
     }
@@ -86,10 +55,10 @@ impl ProgressLine {
     }
 
     pub fn tick(&mut self, c: &Counters) {
-        if !self.enabled || self.last_draw.elapsed() < REDRAW_EVERY {
+        if !self.enabled || self.last_draw.is_some_and(|t| t.elapsed() < REDRAW_EVERY) {
             return;
         }
-        self.last_draw = Instant::now();
+        self.last_draw = Some(Instant::now());
         let secs = self.start.elapsed().as_secs_f64();
         let line = format!(
             "\r\x1b[2K{} listed, {} HEADs ({:.0}/s), {} with metadata, {} vanished, {} failed",

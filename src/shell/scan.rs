@@ -1,392 +1,258 @@
-//! The scan pipeline: one lister fetches ListObjectsV2 pages ahead into a bounded channel; the scheduler
-//! gives each listed object its place in a bounded reorder window and posts it on a board, where up to
-//! `concurrency` HEAD tasks take them one at a time; finished objects are written **in listing (key)
-//! order**. Memory depends on the concurrency and page size, never on the bucket.
-//!
-//! ```text
-//! lister ──pages (≤ PAGES_AHEAD)──► scheduler ──board──► HEAD tasks (≤ concurrency) ──board──► reorder window ──► output
-//! ```
-//! A HEAD task goes on to the next object itself when one is done, and ends when none is left to start,
-//! so a HEAD costs no task spawn, and several finishes wake the scheduler once.
-//! Ordered output is what makes a checkpoint a single key ("everything up to here is written"), and the
-//! window is where an adaptive in-flight limit will plug in; several listers over key ranges will feed
-//! the same board.
+//! One scan, from its configuration to its report: builds the runtime and the S3 client, runs the
+//! pipeline (lister → scheduler → HEAD tasks → emitter), and says how it ended. The CLI and the demo
+//! run scans through here alike.
 
-use std::collections::VecDeque;
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::Duration;
 
-use tokio::sync::{mpsc, Notify};
-use tokio::task::JoinSet;
+use super::emitter::Emitter;
+use super::error::Error;
+use super::lister::ListRequest;
+use super::park_delay::ParkDelay;
+use super::progress::{summary_line, Counters, ProgressLine};
+use super::retry::RetryPolicy;
+use super::s3_client::{ClientSettings, S3Client};
+use super::scheduler::{run_pipeline, SchedulerLimits};
+use super::terminal::stderr_line;
+use crate::core::endpoint::BucketTarget;
+use crate::core::output::Format;
+use crate::core::sigv4::{Credentials, Signer, SigningSettings};
 
-use super::fetch::{self, Context, HeadOutcome};
-use super::lock;
-use super::progress::{quote_key, stderr_line, summary_line, Counters, ProgressLine};
-use super::retry::Jitter;
-use crate::core::list::{KeyEncoding, ListEntry};
-use crate::core::output::{encode, Format, Record};
-use crate::core::request::ListParams;
-use crate::error::Error;
+/// HEADs in flight by default (see the README, "Choosing --concurrency").
+pub const DEFAULT_CONCURRENCY: usize = 256;
+pub const DEFAULT_MAX_KEYS: u32 = 1000;
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The largest HEAD response head accepted by default: far above what S3 stores allow (AWS: 2 KB of
+/// user metadata), and every connection's read buffer can grow to it, so `-j` × this bounds them.
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 64 << 10;
+/// What finished records may weigh while they wait for a slower one before them.
+pub const DEFAULT_WINDOW_BYTES: usize = 32 << 20;
 
-/// LIST pages fetched ahead of the HEADs: enough to hide a LIST round trip, bounded so memory stays flat.
-const PAGES_AHEAD: usize = 2;
-/// Output is written in chunks of about this size (whole lines only).
-const WRITE_CHUNK: usize = 64 << 10;
-
+/// Everything a scan needs, resolved.
 #[derive(Debug, Clone)]
-pub struct ScanOptions {
+pub struct ScanConfig {
+    pub target: BucketTarget,
     pub prefix: Vec<u8>,
     pub start_after: Option<Vec<u8>>,
-    pub max_keys: u32,
+    pub region: String,
+    /// `None` for anonymous requests.
+    pub credentials: Option<Credentials>,
     pub concurrency: usize,
+    pub max_keys: u32,
+    pub timeout: Duration,
+    pub retry: RetryPolicy,
+    pub max_header_bytes: usize,
+    pub window_bytes: usize,
+    pub format: Format,
     /// Print objects without metadata too.
     pub include_all: bool,
-    pub format: Format,
+    /// Draw the live progress line on stderr.
     pub progress: bool,
 }
 
-impl ScanOptions {
-    /// How many finished objects may wait behind a slow one before no new HEAD starts.
-    fn reorder_window(&self) -> usize {
-        (self.concurrency * 4).max(1024)
+impl ScanConfig {
+    /// A scan of `target` with the defaults of every option.
+    pub fn new(target: BucketTarget, credentials: Option<Credentials>) -> ScanConfig {
+        ScanConfig {
+            target,
+            prefix: Vec::new(),
+            start_after: None,
+            region: "us-east-1".into(),
+            credentials,
+            concurrency: DEFAULT_CONCURRENCY,
+            max_keys: DEFAULT_MAX_KEYS,
+            timeout: DEFAULT_TIMEOUT,
+            retry: RetryPolicy::default(),
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            window_bytes: DEFAULT_WINDOW_BYTES,
+            format: Format::Jsonl,
+            include_all: false,
+            progress: false,
+        }
     }
 }
 
-/// How a scan ended.
+/// How a scan ended, as far as the exit code is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// Every listed object was reported.
+    Complete,
+    /// Some objects failed; each was named.
+    SomeFailed,
+    /// Too many listed objects were not found by their HEAD to be believed.
+    TooManyVanished,
+    /// The scan stopped early.
+    Fatal,
+    /// The reader of the output went away (`| head`): a quiet end.
+    OutputClosed,
+}
+
+/// More than this share of the objects looked up, and more than [`VANISHED_MIN`] of them, not found by
+/// their HEAD is not a bucket changing under the scan but a scan that reads keys wrong.
+const VANISHED_SHARE: f64 = 0.01;
+const VANISHED_MIN: u64 = 10;
+
+/// What a scan did and how it ended.
 #[derive(Debug)]
 pub struct ScanReport {
     pub counters: Counters,
     pub seconds: f64,
     /// Set when the scan stopped early; every object listed before it was still reported.
     pub fatal: Option<Error>,
+    /// The store listed out of order.
+    pub unordered: bool,
 }
 
 impl ScanReport {
-    pub fn summary_line(&self) -> String {
-        summary_line(
-            &self.counters,
-            std::time::Duration::from_secs_f64(self.seconds),
-        )
+    pub fn ending(&self) -> Ending {
+        match (&self.fatal, self.counters.failed) {
+            (Some(e), _) if e.is_closed_output() => Ending::OutputClosed,
+            (Some(_), _) => Ending::Fatal,
+            _ if self.too_many_vanished() => Ending::TooManyVanished,
+            (None, 0) => Ending::Complete,
+            (None, _) => Ending::SomeFailed,
+        }
     }
 
-    /// Ends a run on stderr: the fatal error, if any, then the summary line.
-    pub fn report_to_stderr(&self) {
-        if let Some(e) = &self.fatal {
-            stderr_line(&format!("s3meta: {e}"));
+    fn too_many_vanished(&self) -> bool {
+        let c = &self.counters;
+        c.vanished > VANISHED_MIN && c.vanished as f64 > c.heads as f64 * VANISHED_SHARE
+    }
+
+    pub fn summary_line(&self) -> String {
+        summary_line(&self.counters, Duration::from_secs_f64(self.seconds))
+    }
+
+    /// Ends a run on stderr: the fatal error or the warning about vanished objects, then the summary.
+    /// Nothing when the output was closed by its reader.
+    pub fn write_ending(&self) {
+        match self.ending() {
+            Ending::OutputClosed => return,
+            Ending::Fatal => {
+                if let Some(e) = &self.fatal {
+                    stderr_line(&format!("s3meta: {e}"));
+                }
+            }
+            Ending::TooManyVanished => {
+                let c = &self.counters;
+                stderr_line(&format!(
+                    "s3meta: error: {} of {} objects looked up ({:.1}%) were listed but not found by their HEAD: the output is not complete. Either the listing and the HEADs disagree about the key names (a server that encodes keys in listings otherwise than it says), or objects are being deleted while the scan runs",
+                    c.vanished,
+                    c.heads,
+                    c.vanished as f64 * 100.0 / c.heads.max(1) as f64
+                ));
+            }
+            Ending::Complete | Ending::SomeFailed => {}
         }
         stderr_line(&self.summary_line());
     }
-
-    /// 0 all reported, 1 some objects failed, 3 the scan stopped early.
-    pub fn exit_code(&self) -> i32 {
-        match (&self.fatal, self.counters.failed) {
-            (Some(e), _) => e.exit_code(),
-            (None, 0) => 0,
-            (None, _) => 1,
-        }
-    }
 }
 
-enum ListerMessage {
-    Page(Vec<ListEntry>),
-    Fatal(Error),
-}
-
-/// Lists the whole prefix, page after page, into `tx`. Detects servers that loop or lose the token.
-async fn run_lister(ctx: Arc<Context>, opts: ScanOptions, tx: mpsc::Sender<ListerMessage>) {
-    let mut jitter = Jitter::from_clock();
-    let mut token: Option<String> = None;
-    // Once a page proves the server echoes EncodingType=url without encoding, read every later page raw.
-    let mut encoding = KeyEncoding::Auto;
-    loop {
-        let params = ListParams {
-            prefix: &opts.prefix,
-            continuation_token: token.as_deref(),
-            start_after: if token.is_none() {
-                opts.start_after.as_deref()
-            } else {
-                None
-            },
-            max_keys: opts.max_keys,
-        };
-        let page = match fetch::list_page(&ctx, &params, encoding, &mut jitter).await {
-            Ok(page) => page,
-            Err(e) => {
-                let _ = tx.send(ListerMessage::Fatal(e)).await;
-                return;
-            }
-        };
-        if page.encoding_ignored {
-            encoding = KeyEncoding::Raw;
-        }
-        let next = if page.is_truncated {
-            match page.next_continuation_token {
-                Some(t) if !t.is_empty() => Ok(Some(t)),
-                _ => Err(Error::Fatal(
-                    "ListObjectsV2 said the listing is truncated but sent no NextContinuationToken: the server is not S3-compatible here".into(),
-                )),
-            }
-        } else {
-            Ok(None)
-        };
-        let next = match next {
-            Ok(Some(t)) if Some(&t) == token.as_ref() => Err(Error::Fatal(format!(
-                "ListObjectsV2 returned the continuation token it was sent ({} chars) again: the listing would loop",
-                t.len()
-            ))),
-            other => other,
-        };
-        if tx.send(ListerMessage::Page(page.contents)).await.is_err() {
-            return; // the scheduler stopped
-        }
-        match next {
-            Ok(Some(t)) => token = Some(t),
-            Ok(None) => return,
-            Err(e) => {
-                let _ = tx.send(ListerMessage::Fatal(e)).await;
-                return;
+/// Runs one scan on a runtime of its own (single-threaded, with the park delay), writing records to
+/// `out`. Messages about single objects go to stderr as they happen.
+pub fn run_scan(config: &ScanConfig, out: &mut dyn Write) -> ScanReport {
+    let park_delay = ParkDelay::new();
+    let runtime = match park_delay.runtime() {
+        Ok(rt) => rt,
+        Err(source) => {
+            return ScanReport {
+                counters: Counters::default(),
+                seconds: 0.0,
+                fatal: Some(Error::Setup {
+                    what: "cannot start the runtime".into(),
+                    source,
+                }),
+                unordered: false,
             }
         }
-    }
-}
-
-struct Finished {
-    entry: ListEntry,
-    outcome: HeadOutcome,
-}
-
-/// Writes finished objects in order, counting as it goes.
-struct Emitter<'a> {
-    out: &'a mut dyn Write,
-    buf: Vec<u8>,
-    format: Format,
-    include_all: bool,
-    counters: Counters,
-    progress: ProgressLine,
-}
-
-impl Emitter<'_> {
-    fn emit(&mut self, f: Finished) -> Result<(), Error> {
-        self.counters.heads += 1;
-        match f.outcome {
-            HeadOutcome::Found(meta, head_etag) => {
-                if !meta.is_empty() {
-                    self.counters.with_metadata += 1;
-                }
-                if self.include_all || !meta.is_empty() {
-                    let record = Record {
-                        key: &f.entry.key,
-                        size: f.entry.size,
-                        last_modified: f.entry.last_modified.as_deref(),
-                        etag: f.entry.etag.as_deref().or(head_etag.as_deref()),
-                        metadata: &meta,
-                    };
-                    encode(self.format, &record, &mut self.buf);
-                    self.counters.printed += 1;
-                }
-            }
-            HeadOutcome::Vanished => {
-                self.counters.vanished += 1;
-                self.message(&format!(
-                    "s3meta: vanished {}: deleted after it was listed (HEAD 404)",
-                    quote_key(&f.entry.key)
-                ));
-            }
-            HeadOutcome::Failed(cause) => {
-                self.counters.failed += 1;
-                self.message(&format!(
-                    "s3meta: failed {}: {cause}",
-                    quote_key(&f.entry.key)
-                ));
-            }
-        }
-        if self.buf.len() >= WRITE_CHUNK {
-            self.flush()?;
-        }
-        self.progress.tick(&self.counters);
-        Ok(())
-    }
-
-    fn message(&mut self, line: &str) {
-        self.progress.clear();
-        stderr_line(line);
-    }
-
-    fn flush(&mut self) -> Result<(), Error> {
-        let result = self.out.write_all(&self.buf).and_then(|_| self.out.flush());
-        self.buf.clear();
-        result.map_err(|e| Error::Fatal(format!("cannot write the output: {e}")))
-    }
-}
-
-/// The work the scheduler and the HEAD tasks share.
-#[derive(Default)]
-struct Board {
-    /// Objects whose HEAD has not started yet, with their place in the listing.
-    todo: VecDeque<(u64, ListEntry)>,
-    /// HEADs finished since the scheduler last looked.
-    done: Vec<(u64, Finished)>,
-    /// HEAD tasks alive; each does one HEAD at a time.
-    tasks: usize,
-}
-
-struct Shared {
-    board: Mutex<Board>,
-    /// Woken when `done` has something; several finishes before the scheduler runs make one wake-up.
-    finished: Notify,
-}
-
-/// A HEAD task: takes the next object from the board, HEADs it, posts the result, and goes on until
-/// nothing is left to start. A task lives for many HEADs, so a HEAD costs no spawn.
-async fn head_task(ctx: Arc<Context>, shared: Arc<Shared>, mut jitter: Jitter) {
-    loop {
-        let (seq, entry) = {
-            let mut board = lock(&shared.board);
-            match board.todo.pop_front() {
-                Some(job) => job,
-                None => {
-                    board.tasks -= 1;
-                    return;
-                }
-            }
-        };
-        let finished = head_object(&ctx, entry, &mut jitter).await;
-        lock(&shared.board).done.push((seq, finished));
-        shared.finished.notify_one();
-    }
-}
-
-async fn head_object(ctx: &Context, mut entry: ListEntry, jitter: &mut Jitter) -> Finished {
-    let want_etag = entry.etag.is_none();
-    let mut outcome = fetch::head(ctx, &entry.key, want_etag, jitter).await;
-    if let (HeadOutcome::Vanished, Some(as_sent)) = (&outcome, entry.key_as_sent.take()) {
-        // The server may have claimed EncodingType=url without encoding: try the key as sent.
-        let second = fetch::head(ctx, &as_sent, want_etag, jitter).await;
-        if matches!(second, HeadOutcome::Found(..)) {
-            entry.key = as_sent;
-            outcome = second;
-        }
-    }
-    Finished { entry, outcome }
-}
-
-/// Runs one scan to the end and reports how it went. Output goes to `out`; messages about single
-/// objects (vanished, failed) go to stderr as they happen.
-pub async fn scan(ctx: Arc<Context>, opts: ScanOptions, out: &mut dyn Write) -> ScanReport {
-    let concurrency = opts.concurrency.max(1);
-    let window_cap = opts.reorder_window();
-    let mut emitter = Emitter {
-        out,
-        buf: Vec::with_capacity(WRITE_CHUNK * 2),
-        format: opts.format,
-        include_all: opts.include_all,
-        counters: Counters::default(),
-        progress: ProgressLine::new(opts.progress),
     };
-    if let Some(header) = opts.format.header() {
-        emitter.buf.extend_from_slice(header.as_bytes());
-    }
-
-    let (tx, mut rx) = mpsc::channel(PAGES_AHEAD);
-    let lister = tokio::spawn(run_lister(ctx.clone(), opts.clone(), tx));
-    let seed = Jitter::from_clock().next_unit().to_bits();
-    let shared = Arc::new(Shared {
-        board: Mutex::new(Board::default()),
-        finished: Notify::new(),
+    let signer = config
+        .credentials
+        .clone()
+        .map(|c| Signer::new(c, &config.region, "s3", SigningSettings::S3));
+    let settings = ClientSettings {
+        timeout: config.timeout,
+        retry: config.retry,
+        concurrency: config.concurrency,
+        max_header_bytes: config.max_header_bytes,
+    };
+    let request = ListRequest {
+        prefix: config.prefix.clone(),
+        start_after: config.start_after.clone(),
+        max_keys: config.max_keys,
+    };
+    let limits = SchedulerLimits::new(config.concurrency, config.window_bytes);
+    let mut emitter = Emitter::new(
+        out,
+        config.format,
+        config.include_all,
+        ProgressLine::new(config.progress),
+    );
+    let end = runtime.block_on(async {
+        let client = Arc::new(S3Client::new(
+            config.target.clone(),
+            signer,
+            settings,
+            park_delay.clone(),
+        ));
+        run_pipeline(
+            client.clone(),
+            client,
+            request,
+            limits,
+            &mut emitter,
+            &park_delay,
+        )
+        .await
     });
-
-    // Listed, not yet given a place in the window.
-    let mut pending: VecDeque<ListEntry> = VecDeque::new();
-    // window[i] is object number base_seq + i: None until its HEAD finishes.
-    let mut window: VecDeque<Option<Finished>> = VecDeque::with_capacity(window_cap);
-    let mut base_seq: u64 = 0;
-    // Objects in the window whose HEAD has not finished (waiting on the board or running).
-    let mut unfinished: usize = 0;
-    let mut tasks: JoinSet<()> = JoinSet::new();
-    let mut spawned: u64 = 0;
-    let mut listing = true;
-    let mut fatal: Option<Error> = None;
-
-    'schedule: loop {
-        let done = {
-            let mut board = lock(&shared.board);
-            // Finished first, so that the counts below are current.
-            let done = std::mem::take(&mut board.done);
-            unfinished -= done.len();
-            while window.len() < window_cap {
-                let Some(entry) = pending.pop_front() else {
-                    break;
-                };
-                board
-                    .todo
-                    .push_back((base_seq + window.len() as u64, entry));
-                window.push_back(None);
-                unfinished += 1;
-            }
-            // One task per unfinished object, up to the concurrency: no more HEADs run at once.
-            while board.tasks < concurrency.min(unfinished) {
-                board.tasks += 1;
-                spawned += 1;
-                let jitter = Jitter::new(seed ^ spawned.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-                tasks.spawn(head_task(ctx.clone(), shared.clone(), jitter));
-            }
-            // Every object on the board is unfinished, so this cannot underflow.
-            ctx.batching.set_in_flight(unfinished - board.todo.len());
-            done
-        };
-        for (seq, finished) in done {
-            window[(seq - base_seq) as usize] = Some(finished);
-        }
-        while let Some(Some(_)) = window.front() {
-            let Some(Some(finished)) = window.pop_front() else {
-                break;
-            };
-            base_seq += 1;
-            if let Err(e) = emitter.emit(finished) {
-                // The output is gone: nothing more can be reported.
-                fatal = Some(e);
-                break 'schedule;
-            }
-        }
-        let want_page = listing && pending.len() < concurrency;
-        if window.is_empty() && pending.is_empty() && !want_page {
-            break;
-        }
-        tokio::select! {
-            _ = shared.finished.notified(), if unfinished > 0 => {}
-            Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
-                // Tasks end on their own when nothing is left to start; an error here is a panic.
-                if let Err(e) = joined {
-                    fatal = Some(Error::Fatal(format!("internal error: a HEAD task ended abnormally: {e}")));
-                    break;
-                }
-            }
-            message = rx.recv(), if want_page => match message {
-                Some(ListerMessage::Page(entries)) => {
-                    emitter.counters.pages += 1;
-                    emitter.counters.listed += entries.len() as u64;
-                    pending.extend(entries);
-                }
-                Some(ListerMessage::Fatal(e)) => {
-                    fatal = Some(e);
-                    listing = false;
-                }
-                None => listing = false,
-            },
-        }
-    }
-    lister.abort();
-    tasks.abort_all();
-    let output_result = emitter.flush();
-    if fatal.is_none() {
-        if let Err(e) = output_result {
-            fatal = Some(e);
-        }
-    }
-    emitter.progress.clear();
+    let (counters, elapsed, flushed) = emitter.close();
+    let fatal = match (end.fatal, flushed) {
+        (Some(e), _) => Some(e),
+        (None, Err(e)) => Some(e),
+        (None, Ok(())) => None,
+    };
     ScanReport {
-        counters: emitter.counters,
-        seconds: emitter.progress.elapsed().as_secs_f64(),
+        counters,
+        seconds: elapsed.as_secs_f64(),
         fatal,
+        unordered: end.unordered,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(heads: u64, vanished: u64, failed: u64) -> ScanReport {
+        ScanReport {
+            counters: Counters {
+                heads,
+                vanished,
+                failed,
+                ..Counters::default()
+            },
+            seconds: 1.0,
+            fatal: None,
+            unordered: false,
+        }
+    }
+
+    #[test]
+    fn endings() {
+        assert_eq!(report(100, 0, 0).ending(), Ending::Complete);
+        assert_eq!(report(100, 0, 1).ending(), Ending::SomeFailed);
+        // A few vanished objects are a bucket changing under the scan …
+        assert_eq!(report(100_000, 10, 0).ending(), Ending::Complete);
+        assert_eq!(report(100, 5, 0).ending(), Ending::Complete);
+        assert_eq!(report(2000, 15, 0).ending(), Ending::Complete);
+        // … more than 1 % and more than 10 are not.
+        assert_eq!(report(1000, 11, 0).ending(), Ending::TooManyVanished);
+        assert_eq!(report(2637, 2634, 0).ending(), Ending::TooManyVanished);
+        let mut r = report(10, 0, 0);
+        r.fatal = Some(Error::Output(std::io::ErrorKind::BrokenPipe.into()));
+        assert_eq!(r.ending(), Ending::OutputClosed);
+        r.fatal = Some(Error::Output(std::io::ErrorKind::Other.into()));
+        assert_eq!(r.ending(), Ending::Fatal);
     }
 }

@@ -36,6 +36,16 @@ impl Layout {
     }
 }
 
+/// As `--layout` takes it.
+impl std::fmt::Display for Layout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Layout::Flat => f.write_str("flat"),
+            Layout::Tree { fanout, depth } => write!(f, "tree:{fanout}:{depth}"),
+        }
+    }
+}
+
 /// What the objects carry.
 #[derive(Debug, Clone)]
 pub struct BucketSpec {
@@ -103,18 +113,6 @@ impl VirtualBucket {
             per_leaf,
             dir_width,
         }
-    }
-
-    pub fn len(&self) -> u64 {
-        self.spec.objects
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.spec.objects == 0
-    }
-
-    pub fn spec(&self) -> &BucketSpec {
-        &self.spec
     }
 
     /// The key of object `i`.

@@ -25,6 +25,30 @@ pub struct FaultPlan {
     seed: u64,
 }
 
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fault::Status(code) => write!(f, "{code}"),
+            Fault::Reset => f.write_str("reset"),
+            Fault::Stall => f.write_str("stall"),
+            Fault::Truncate => f.write_str("truncate"),
+        }
+    }
+}
+
+/// As `--fail` takes it; `none` for no faults.
+impl std::fmt::Display for FaultPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.faults.is_empty() {
+            return f.write_str("none");
+        }
+        for (i, (fault, rate)) in self.faults.iter().enumerate() {
+            write!(f, "{}{fault}:{rate}", if i > 0 { "," } else { "" })?;
+        }
+        Ok(())
+    }
+}
+
 impl FaultPlan {
     pub fn parse(spec: &str, seed: u64) -> Result<FaultPlan, String> {
         let mut faults = Vec::new();
@@ -91,7 +115,37 @@ pub struct Latency {
     pub jitter: Duration,
 }
 
+/// A duration as `--head-latency` takes it: `0`, `250us`, `1ms`, `1.5ms`, `2s`.
+pub fn format_duration(d: Duration) -> String {
+    let ns = d.as_nanos();
+    if ns == 0 {
+        "0".into()
+    } else if ns % 1_000_000_000 == 0 {
+        format!("{}s", ns / 1_000_000_000)
+    } else if ns >= 1_000_000 {
+        format!("{}ms", ns as f64 / 1e6)
+    } else if ns % 1_000 == 0 {
+        format!("{}us", ns / 1_000)
+    } else {
+        format!("{ns}ns")
+    }
+}
+
+/// As `--head-latency` takes it: `1ms`, or `1ms+0.5ms` with jitter.
+impl std::fmt::Display for Latency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&format_duration(self.base))?;
+        if !self.jitter.is_zero() {
+            write!(f, "+{}", format_duration(self.jitter))?;
+        }
+        Ok(())
+    }
+}
+
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    if s == "0" {
+        return Ok(Duration::ZERO);
+    }
     let bad = || format!("{s:?} is not a duration (write 1ms, 250us, 0.5ms, 2s)");
     let (num, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
         Some(p) => s.split_at(p),
@@ -187,6 +241,12 @@ mod tests {
             Latency::parse("250us").unwrap().base,
             Duration::from_micros(250)
         );
+        for typed in ["0", "1ms", "1ms+500us", "250us", "2s", "30ms+5ms", "1.5ms"] {
+            assert_eq!(Latency::parse(typed).unwrap().to_string(), typed);
+        }
+        let plan = FaultPlan::parse("503:0.02,reset:0.01", 1).unwrap();
+        assert_eq!(plan.to_string(), "503:0.02,reset:0.01");
+        assert_eq!(FaultPlan::default().to_string(), "none");
         assert!(
             Latency::parse("fast").is_err()
                 && Latency::parse("1h").is_err()

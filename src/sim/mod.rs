@@ -1,15 +1,15 @@
-//! `s3meta sim`: a synthetic S3 endpoint whose bucket is computed, not stored (see [`bucket`]), and
-//! `s3meta demo`, which scans one in-process. Built with the `sim` cargo feature (on by default);
+//! `s3meta sim`: a synthetic S3 endpoint whose bucket is computed, not stored (see [`bucket`]). A server
+//! library: the CLI parses its options, the demo starts one in-process, tests use its bucket model as
+//! the oracle of what a scan must print. Built with the `sim` cargo feature (on by default);
 //! `--no-default-features` leaves all of it out of the binary.
 
 pub mod auth;
 pub mod bucket;
-pub mod demo;
 pub mod faults;
 pub mod server;
 
 use std::io::Write;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,53 +17,96 @@ use bucket::{BucketSpec, Layout};
 use faults::{FaultPlan, Latency};
 use server::{SimOptions, SimStats};
 
-use crate::error::Error;
-use crate::shell::progress::stderr_line;
+use crate::shell::cputime::{process_cpu, thread_cpu};
+use crate::shell::error::Error;
+use crate::shell::terminal::stderr_line;
 
 /// The access key and secret the simulator accepts by default. Public, documented test values: they
 /// protect nothing, and are printed so that any S3 client can be pointed at the simulator.
 pub const DEFAULT_ACCESS_KEY: &str = "S3METASIMACCESSKEY";
 pub const DEFAULT_SECRET_KEY: &str = "s3meta-sim-public-test-secret";
 
-pub const SIM_USAGE: &str = "\
-s3meta sim — a synthetic S3 endpoint (ListObjectsV2 + HeadObject) over a computed bucket
+/// Where a simulator listens: one address, or the first free port of a range, tried from a point of
+/// its own so that several simulators started at once do not race for the same port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listen {
+    Addr(SocketAddr),
+    Range { ip: IpAddr, first: u16, last: u16 },
+}
 
-USAGE:
-    s3meta sim [OPTIONS]
+impl Listen {
+    /// Loopback, below the kernel's ephemeral ports (which start at 32768).
+    pub const LOOPBACK_LOW_PORTS: Listen = Listen::Range {
+        ip: IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+        first: 20000,
+        last: 32767,
+    };
 
-OPTIONS:
-        --listen ADDR          address to bind [default: 127.0.0.1:0, printed once bound]
-        --bucket NAME          the bucket's name [default: sim]
-        --objects N            objects in the bucket, up to 10^10 [default: 1000000]
-        --layout LAYOUT        flat | tree:FANOUT:DEPTH [default: flat]
-        --meta-pairs K         metadata pairs on an object that has metadata [default: 3]
-        --meta-bytes B         length of each metadata value [default: 16]
-        --meta-fraction F      share of objects with metadata, 0 to 1 [default: 1]
-        --head-latency L       added to every HEAD: 1ms, 250us, or 1ms+0.5ms for jitter [default: 0]
-        --list-latency L       added to every LIST [default: 0]
-        --fail SPEC            injected faults, e.g. 503:0.02,500:0.01,reset:0.01,stall:0.005,truncate:0.005
-        --seed S               seed for metadata, jitter and faults [default: 1]
-        --anonymous            accept unsigned requests (default: verify SigV4)
-        --access-key K         the access key to accept [default: S3METASIMACCESSKEY]
-        --secret-key S         its secret [default: s3meta-sim-public-test-secret]
-        --duration SECONDS     stop after this long (default: run until Ctrl-C or SIGTERM)
-";
+    /// `IP:PORT` or `IP:FIRST-LAST`.
+    pub fn parse(s: &str) -> Result<Listen, String> {
+        let bad = || format!("--listen takes IP:PORT or IP:FIRST-LAST, not {s:?}");
+        if let Ok(addr) = s.parse::<SocketAddr>() {
+            return Ok(Listen::Addr(addr));
+        }
+        let (ip, ports) = s.rsplit_once(':').ok_or_else(bad)?;
+        let ip: IpAddr = ip
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse()
+            .map_err(|_| bad())?;
+        let (first, last) = ports.split_once('-').ok_or_else(bad)?;
+        let (first, last): (u16, u16) = (
+            first.parse().map_err(|_| bad())?,
+            last.parse().map_err(|_| bad())?,
+        );
+        if first == 0 || first > last {
+            return Err(bad());
+        }
+        Ok(Listen::Range { ip, first, last })
+    }
 
-/// Parsed `sim` options.
+    /// A bound listener.
+    pub fn bind(&self) -> std::io::Result<std::net::TcpListener> {
+        match *self {
+            Listen::Addr(addr) => std::net::TcpListener::bind(addr),
+            Listen::Range { ip, first, last } => {
+                let span = u32::from(last - first) + 1;
+                let start = (std::process::id()
+                    ^ std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.subsec_nanos())
+                        .unwrap_or(0))
+                    % span;
+                let mut last_error = None;
+                for i in 0..span {
+                    let port = first + ((start + i) % span) as u16;
+                    match std::net::TcpListener::bind((ip, port)) {
+                        Ok(l) => return Ok(l),
+                        Err(e) => last_error = Some(e),
+                    }
+                }
+                Err(last_error.unwrap_or_else(|| std::io::ErrorKind::AddrInUse.into()))
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Listen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Listen::Addr(a) => write!(f, "{a}"),
+            Listen::Range { ip, first, last } => write!(f, "{ip}:{first}-{last}"),
+        }
+    }
+}
+
+/// A simulator to run until it is told to stop.
 #[derive(Debug, Clone)]
-pub struct SimArgs {
-    pub listen: SocketAddr,
+pub struct SimConfig {
+    pub listen: Listen,
     pub options: SimOptions,
+    /// Stop after this long (else at Ctrl-C or SIGTERM).
     pub duration: Option<Duration>,
-}
-
-fn usage(msg: impl Into<String>) -> Error {
-    Error::Usage(msg.into())
-}
-
-fn parse_num<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T, Error> {
-    v.parse()
-        .map_err(|_| usage(format!("{flag} takes a number, not {v:?}")))
 }
 
 /// The options every simulator has unless told otherwise.
@@ -86,88 +129,28 @@ pub fn default_options() -> SimOptions {
     }
 }
 
-/// Parses the arguments after `sim`. Returns `None` for `--help`.
-pub fn parse_sim_args(args: &[String]) -> Result<Option<SimArgs>, Error> {
-    let mut o = default_options();
-    let mut listen: SocketAddr = "127.0.0.1:0".parse().expect("valid address");
-    let mut duration = None;
-    let mut fail = String::new();
-    let (mut key, mut secret, mut anonymous) = (None, None, false);
-    let mut flags = crate::cli::flags::Flags::new(args);
-    while let Some(f) = flags.next_flag() {
-        let flag = f.name.as_str();
-        let mut value = || flags.value(&f, "a value");
-        match flag {
-            "-h" | "--help" => return Ok(None),
-            "--listen" => {
-                let v = value()?;
-                listen = v
-                    .parse()
-                    .map_err(|_| usage(format!("--listen takes IP:PORT, not {v:?}")))?;
-            }
-            "--bucket" => o.bucket_name = value()?,
-            "--objects" => {
-                o.bucket.objects = parse_num(flag, &value()?)?;
-                if o.bucket.objects > 10_000_000_000 {
-                    return Err(usage("--objects is at most 10000000000"));
-                }
-            }
-            "--layout" => o.bucket.layout = Layout::parse(&value()?).map_err(usage)?,
-            "--meta-pairs" => {
-                o.bucket.meta_pairs = parse_num(flag, &value()?)?;
-                if o.bucket.meta_pairs > 1000 {
-                    return Err(usage("--meta-pairs is at most 1000"));
-                }
-            }
-            "--meta-bytes" => {
-                o.bucket.meta_bytes = parse_num(flag, &value()?)?;
-                if !(1..=8192).contains(&o.bucket.meta_bytes) {
-                    return Err(usage("--meta-bytes is 1 to 8192"));
-                }
-            }
-            "--meta-fraction" => {
-                let f: f64 = parse_num(flag, &value()?)?;
-                if !(0.0..=1.0).contains(&f) {
-                    return Err(usage("--meta-fraction is 0 to 1"));
-                }
-                o.bucket.meta_fraction = f;
-            }
-            "--head-latency" => o.head_latency = Latency::parse(&value()?).map_err(usage)?,
-            "--list-latency" => o.list_latency = Latency::parse(&value()?).map_err(usage)?,
-            "--fail" => fail = value()?,
-            "--seed" => o.seed = parse_num(flag, &value()?)?,
-            "--anonymous" => anonymous = true,
-            "--access-key" => key = Some(value()?),
-            "--secret-key" => secret = Some(value()?),
-            "--duration" => {
-                duration = Some(Duration::from_secs_f64(
-                    parse_num::<f64>(flag, &value()?)?.max(0.0),
-                ))
-            }
-            other => {
-                return Err(usage(format!(
-                    "unknown sim option {other:?} (see s3meta sim --help)"
-                )))
-            }
-        }
-    }
-    o.bucket.seed = o.seed;
-    o.faults = FaultPlan::parse(&fail, o.seed).map_err(usage)?;
-    o.credentials = if anonymous {
-        None
-    } else {
-        Some((
-            key.unwrap_or_else(|| DEFAULT_ACCESS_KEY.into()),
-            secret.unwrap_or_else(|| DEFAULT_SECRET_KEY.into()),
-        ))
-    };
-    crate::core::endpoint::validate_bucket(&o.bucket_name, crate::core::endpoint::Addressing::Path)
-        .map_err(usage)?;
-    Ok(Some(SimArgs {
-        listen,
-        options: o,
-        duration,
-    }))
+fn bind(listen: Listen) -> Result<std::net::TcpListener, Error> {
+    let listener = listen.bind().map_err(|source| Error::Setup {
+        what: format!("cannot listen on {listen}"),
+        source,
+    })?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|source| Error::Setup {
+            what: "cannot set up the listener".into(),
+            source,
+        })?;
+    Ok(listener)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| Error::Setup {
+            what: "cannot start the simulator's runtime".into(),
+            source,
+        })
 }
 
 /// A simulator running on its own thread (its own single-threaded runtime).
@@ -180,49 +163,35 @@ pub struct RunningSim {
 
 impl RunningSim {
     /// Binds `listen` and serves on a new thread until [`RunningSim::stop`].
-    pub fn start(listen: SocketAddr, options: SimOptions) -> Result<RunningSim, Error> {
+    pub fn start(listen: Listen, options: SimOptions) -> Result<RunningSim, Error> {
+        let listener = bind(listen)?;
+        let addr = listener.local_addr().map_err(|source| Error::Setup {
+            what: "cannot read the listener's address".into(),
+            source,
+        })?;
+        let rt = runtime()?;
         let stats = Arc::new(SimStats::default());
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let thread_stats = stats.clone();
         let thread = std::thread::Builder::new()
             .name("s3meta-sim".into())
             .spawn(move || {
-                let start_cpu = crate::shell::cputime::thread_cpu().unwrap_or_default();
-                let runtime = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(rt) => rt,
-                    Err(e) => {
-                        let _ =
-                            addr_tx.send(Err(format!("cannot start the simulator's runtime: {e}")));
-                        return Duration::ZERO;
-                    }
-                };
-                runtime.block_on(async move {
-                    let listener = match tokio::net::TcpListener::bind(listen).await {
-                        Ok(l) => l,
-                        Err(e) => {
-                            let _ = addr_tx.send(Err(format!("cannot listen on {listen}: {e}")));
-                            return;
-                        }
+                let start_cpu = thread_cpu().unwrap_or_default();
+                rt.block_on(async move {
+                    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                        return;
                     };
-                    let _ = addr_tx.send(listener.local_addr().map_err(|e| e.to_string()));
                     server::serve(listener, options, thread_stats, async {
                         let _ = stop_rx.await;
                     })
                     .await;
                 });
-                crate::shell::cputime::thread_cpu()
-                    .unwrap_or_default()
-                    .saturating_sub(start_cpu)
+                thread_cpu().unwrap_or_default().saturating_sub(start_cpu)
             })
-            .map_err(|e| Error::Fatal(format!("cannot start the simulator thread: {e}")))?;
-        let addr = addr_rx
-            .recv()
-            .map_err(|_| Error::Fatal("the simulator thread ended before it was listening".into()))?
-            .map_err(Error::Fatal)?;
+            .map_err(|source| Error::Setup {
+                what: "cannot start the simulator thread".into(),
+                source,
+            })?;
         Ok(RunningSim {
             addr,
             stats,
@@ -243,49 +212,64 @@ impl RunningSim {
     }
 }
 
-/// `s3meta sim`: serve until Ctrl-C, SIGTERM or `--duration`; then print the request counts and CPU.
-pub fn run_sim(args: SimArgs) -> Result<(), Error> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Fatal(format!("cannot start the runtime: {e}")))?;
+/// The banner: where the simulator listens and what it serves, as a user would type it.
+fn banner(addr: SocketAddr, o: &SimOptions) -> String {
+    format!(
+        "s3meta sim: listening on http://{addr} bucket={} objects={} layout={} meta_fraction={} head_latency={} list_latency={} fail={}",
+        o.bucket_name,
+        o.bucket.objects,
+        o.bucket.layout,
+        o.bucket.meta_fraction,
+        o.head_latency,
+        o.list_latency,
+        o.faults
+    )
+}
+
+/// `s3meta sim`: serve until Ctrl-C, SIGTERM or the duration; then print the request counts and CPU.
+pub fn run_sim(config: SimConfig) -> Result<(), Error> {
+    let listener = bind(config.listen)?;
+    let addr = listener.local_addr().map_err(|source| Error::Setup {
+        what: "cannot read the listener's address".into(),
+        source,
+    })?;
+    let rt = runtime()?;
     let stats = Arc::new(SimStats::default());
-    let o = args.options.clone();
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(args.listen)
-            .await
-            .map_err(|e| Error::Fatal(format!("cannot listen on {}: {e}", args.listen)))?;
-        let addr = listener.local_addr().map_err(|e| Error::Fatal(e.to_string()))?;
+    let o = config.options.clone();
+    rt.block_on(async {
+        let listener =
+            tokio::net::TcpListener::from_std(listener).map_err(|source| Error::Setup {
+                what: "cannot set up the listener".into(),
+                source,
+            })?;
         // A closed stdout must not stop the simulator: write, and ignore failures.
         let mut out = std::io::stdout();
-        let _ = writeln!(
-            out,
-            "s3meta sim: listening on http://{addr} bucket={} objects={} layout={:?} meta_fraction={} head_latency={:?} list_latency={:?}",
-            o.bucket_name, o.bucket.objects, o.bucket.layout, o.bucket.meta_fraction, o.head_latency, o.list_latency
-        );
+        let _ = writeln!(out, "{}", banner(addr, &o));
         let _ = match &o.credentials {
             None => writeln!(out, "# anonymous: use --no-sign-request"),
-            Some((k, s)) if k == DEFAULT_ACCESS_KEY && s == DEFAULT_SECRET_KEY => {
-                writeln!(out, "export AWS_ACCESS_KEY_ID={k} AWS_SECRET_ACCESS_KEY={s}  # public test values")
-            }
+            Some((k, s)) if k == DEFAULT_ACCESS_KEY && s == DEFAULT_SECRET_KEY => writeln!(
+                out,
+                "export AWS_ACCESS_KEY_ID={k} AWS_SECRET_ACCESS_KEY={s}  # public test values"
+            ),
             Some((k, _)) => writeln!(out, "# SigV4 with access key {k} and the secret you gave"),
         };
-        let _ = std::io::stdout().flush();
-        let shutdown = async {
+        let _ = out.flush();
+        let duration = config.duration;
+        let shutdown = async move {
             let ctrl_c = tokio::signal::ctrl_c();
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-            let duration = args.duration;
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
             tokio::select! {
                 _ = ctrl_c => {}
                 _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
                 _ = async { match duration { Some(d) => tokio::time::sleep(d).await, None => std::future::pending().await } } => {}
             }
         };
-        server::serve(listener, o.clone(), stats.clone(), shutdown).await;
+        server::serve(listener, o, stats.clone(), shutdown).await;
         Ok::<(), Error>(())
     })?;
     let requests = stats.requests.load(std::sync::atomic::Ordering::Relaxed);
-    let cpu = crate::shell::cputime::process_cpu().unwrap_or_default();
+    let cpu = process_cpu().unwrap_or_default();
     let per = if requests > 0 {
         cpu.as_secs_f64() * 1e6 / requests as f64
     } else {
@@ -297,4 +281,42 @@ pub fn run_sim(args: SimArgs) -> Result<(), Error> {
         cpu.as_secs_f64()
     ));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_addresses_and_ranges() {
+        assert_eq!(
+            Listen::parse("127.0.0.1:0").unwrap(),
+            Listen::Addr("127.0.0.1:0".parse().unwrap())
+        );
+        let r = Listen::parse("127.0.0.1:21000-21010").unwrap();
+        assert_eq!(r.to_string(), "127.0.0.1:21000-21010");
+        let a = r.bind().unwrap();
+        let b = r.bind().unwrap();
+        let (pa, pb) = (
+            a.local_addr().unwrap().port(),
+            b.local_addr().unwrap().port(),
+        );
+        assert!(pa != pb && (21000..=21010).contains(&pa) && (21000..=21010).contains(&pb));
+        for bad in ["nowhere", "127.0.0.1:5-1", "127.0.0.1:0-9", "1.2.3:4-5"] {
+            assert!(Listen::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_banner_says_what_a_user_would_type() {
+        let mut o = default_options();
+        o.head_latency = Latency::parse("30ms+5ms").unwrap();
+        o.bucket.layout = Layout::parse("tree:10:2").unwrap();
+        let b = banner("127.0.0.1:20000".parse().unwrap(), &o);
+        assert!(b.contains("head_latency=30ms+5ms list_latency=0"), "{b}");
+        assert!(
+            b.contains("layout=tree:10:2") && b.contains("fail=none"),
+            "{b}"
+        );
+    }
 }

@@ -1,14 +1,15 @@
 //! The keep-alive HTTP/1.1 connection pool every request goes through: hyper connections
-//! (`hyper::client::conn::http1`) kept in a plain list, one request at a time on each.
+//! (`hyper::client::conn::http1`) kept in a plain list, one request at a time on each, over streams
+//! the [`Connector`] opens.
 //!
 //! Why not hyper-util's pool: a scan sends every request to one host, so the general pool's per-request
 //! work (a hash map keyed by scheme and host, a checkout racing a connect, a task spawned per response to
-//! hand the connection back) was a quarter of the client's CPU per HEAD. Here a request takes the most
-//! recently used idle connection, or opens one, and gives it back when its response is read.
+//! hand the connection back) was a large share of the client's CPU per HEAD (docs/BENCHMARKS.md). Here a
+//! request takes the most recently used idle connection, or opens one, and gives it back when its
+//! response is read.
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,28 +20,26 @@ use hyper::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, HOST};
 use hyper::http::uri::PathAndQuery;
 use hyper::{Method, Response, Uri};
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 
+use super::connect::Connector;
+use super::error::{BadResponse, Error, Operation};
 use super::lock;
 use crate::core::request::HttpRequest;
 
 /// How many response headers we accept: objects may carry 100+ metadata entries (RGW allows it; an SDK
-/// with hyper's default limit of 100 fails on them).
+/// with hyper's default limit of 100 fails on them). Their bytes are bounded by the pool's header limit.
 const MAX_RESPONSE_HEADERS: usize = 4096;
-/// Room for those headers: 100 entries of 2 KB each and then some.
-const MAX_HEADER_BYTES: usize = 1 << 20;
+/// The smallest header limit hyper takes.
+pub(crate) const MIN_HEADER_BYTES: usize = 8192;
 /// Below the idle timeouts of S3 servers (AWS closes idle connections after about 20 s, some stores
 /// sooner), so that we rarely send on a connection the server is closing.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
 /// How many times a request that no connection took (each closed before it could be written) goes
 /// again on another before it is an error.
 const MAX_UNSENT_RETRIES: usize = 3;
-/// How long the addresses a host name resolved to are reused before asking the resolver again.
-const DNS_TTL: Duration = Duration::from_secs(30);
-
 type Sender = SendRequest<Empty<Bytes>>;
-type Handover = oneshot::Sender<Result<Sender, TransportError>>;
+type Handover = oneshot::Sender<Result<Sender, Error>>;
 
 struct IdleConnection {
     sender: Sender,
@@ -49,24 +48,23 @@ struct IdleConnection {
 
 /// Cloning is a reference count: the clones share the connections.
 #[derive(Clone)]
-pub struct HttpClient {
-    shared: Arc<Shared>,
+pub(crate) struct ConnectionPool {
+    inner: Arc<PoolInner>,
 }
 
-struct Shared {
-    pool: Mutex<Pool>,
+struct PoolInner {
+    state: Mutex<PoolState>,
     max_idle: usize,
-    connect_timeout: Duration,
+    /// The largest response head (status line and headers) accepted.
+    max_header_bytes: usize,
     builder: http1::Builder,
-    /// `host:port` to connect to.
-    connect_to: String,
+    connector: Connector,
     /// The `Host` every request of a scan carries, parsed once (cloning it is a reference count).
     host_value: Option<HeaderValue>,
-    resolved: Mutex<Option<Resolved>>,
 }
 
 #[derive(Default)]
-struct Pool {
+struct PoolState {
     idle: Vec<IdleConnection>,
     /// Requests waiting for a connection: each started one, and takes whichever is ready first, its
     /// own or one given back. A server whose accept queue is full drops the SYN, and the kernel
@@ -78,80 +76,67 @@ struct Pool {
     connecting: usize,
 }
 
-struct Resolved {
-    addrs: Vec<SocketAddr>,
-    at: Instant,
-    /// Where the next connection starts in `addrs`, so connections spread over every address.
-    next: usize,
-}
-
-/// A request that got no HTTP response: connection refused or reset, a protocol error, …
-#[derive(Debug)]
-pub struct TransportError(pub String);
-
 /// The connection a response came on. Give it back with [`Lease::finish`] once the body is read;
 /// dropping the lease instead closes the connection (a half-read body cannot be reused).
-pub struct Lease<'a> {
-    client: &'a HttpClient,
+pub(crate) struct Lease<'a> {
+    pool: &'a ConnectionPool,
     sender: Sender,
 }
 
 impl Lease<'_> {
     /// The response is read: the connection can carry the next request.
-    pub fn finish(self) {
-        self.client.shared.give_back(Ok(self.sender));
+    pub(crate) fn finish(self) {
+        self.pool.inner.give_back(Ok(self.sender));
     }
 }
 
-impl HttpClient {
-    /// A pool keeping up to `max_idle` connections open (at least the number of requests in flight).
-    /// `host` is the `Host` of the requests to come; connections go to `connect_to` (`host:port`).
-    /// A connection attempt that takes longer than `connect_timeout` (a dropped SYN is retried by the
-    /// kernel for two minutes) fails, and the next address is tried.
-    pub fn new(
+impl ConnectionPool {
+    /// A pool keeping up to `max_idle` connections open (at least the number of requests in flight),
+    /// opened by `connector`. `host` is the `Host` of the requests to come. A response whose status line
+    /// and headers take more than `max_header_bytes` (at least [`MIN_HEADER_BYTES`]) is an error: every
+    /// connection's read buffer may grow to that size.
+    pub(crate) fn new(
         host: &str,
-        connect_to: String,
+        connector: Connector,
         max_idle: usize,
-        connect_timeout: Duration,
-    ) -> HttpClient {
+        max_header_bytes: usize,
+    ) -> ConnectionPool {
+        let max_header_bytes = max_header_bytes.max(MIN_HEADER_BYTES);
         let mut builder = http1::Builder::new();
         builder
             .max_headers(MAX_RESPONSE_HEADERS)
-            .max_buf_size(MAX_HEADER_BYTES);
-        let shared = Shared {
-            pool: Mutex::new(Pool::default()),
+            .max_buf_size(max_header_bytes);
+        let inner = PoolInner {
+            state: Mutex::new(PoolState::default()),
             max_idle,
-            connect_timeout,
+            max_header_bytes,
             builder,
-            connect_to,
+            connector,
             host_value: HeaderValue::try_from(host).ok(),
-            resolved: Mutex::new(None),
         };
-        HttpClient {
-            shared: Arc::new(shared),
+        ConnectionPool {
+            inner: Arc::new(inner),
         }
     }
 
     /// Sends a request built by the core, byte for byte (taken by value: its strings move into hyper).
     /// A request that a reused connection could not take (the server closed it meanwhile) goes again on
     /// another; one that was sent and failed is the caller's to retry.
-    pub async fn send(
+    pub(crate) async fn send(
         &self,
+        op: Operation,
         req: HttpRequest,
-    ) -> Result<(Response<Incoming>, Lease<'_>), TransportError> {
+    ) -> Result<(Response<Incoming>, Lease<'_>), Error> {
         let mut request = self
-            .shared
+            .inner
             .to_hyper(req)
-            .map_err(|e| TransportError(format!("cannot build the request: {e}")))?;
+            .map_err(|source| Error::Request { op, source })?;
         let mut unsent_retries = 0;
         loop {
             let mut sender = self.checkout().await?;
             match sender.try_send_request(request).await {
                 Ok(response) => {
-                    let lease = Lease {
-                        client: self,
-                        sender,
-                    };
+                    let lease = Lease { pool: self, sender };
                     return Ok((response, lease));
                 }
                 Err(mut e) => match e.take_message() {
@@ -159,7 +144,19 @@ impl HttpClient {
                         unsent_retries += 1;
                         request = unsent;
                     }
-                    _ => return Err(TransportError(error_chain(e.error()))),
+                    _ => {
+                        let source = e.into_error();
+                        return Err(if is_head_too_large(&source) {
+                            Error::BadResponse {
+                                op,
+                                problem: BadResponse::HeadTooLarge {
+                                    limit: self.inner.max_header_bytes,
+                                },
+                            }
+                        } else {
+                            Error::Connection { op, source }
+                        });
+                    }
                 },
             }
         }
@@ -167,12 +164,12 @@ impl HttpClient {
 
     /// An open connection ready for a request: an idle one, else the first of a new one and one given
     /// back.
-    async fn checkout(&self) -> Result<Sender, TransportError> {
+    async fn checkout(&self) -> Result<Sender, Error> {
         let mut closed_before_use = 0;
         loop {
             // An idle connection, or a place in the queue: under one lock, so none is given back between.
             let (idle_or_queued, open_one) = {
-                let mut pool = lock(&self.shared.pool);
+                let mut pool = lock(&self.inner.state);
                 match pool.take_idle() {
                     Some(sender) => (Ok(sender), false),
                     None => {
@@ -190,11 +187,11 @@ impl HttpClient {
                 Ok(sender) => Some(sender),
                 Err(rx) => {
                     if open_one {
-                        let shared = self.shared.clone();
+                        let inner = self.inner.clone();
                         tokio::spawn(async move {
-                            let made = shared.connect().await;
-                            lock(&shared.pool).connecting -= 1;
-                            shared.give_back(made);
+                            let made = inner.connect().await;
+                            lock(&inner.state).connecting -= 1;
+                            inner.give_back(made);
                         });
                     }
                     match rx.await {
@@ -210,12 +207,11 @@ impl HttpClient {
                     Ok(()) => return Ok(sender),
                     // A server that closes every connection before it takes a request: say so,
                     // rather than open connections until the request times out.
-                    Err(e) if closed_before_use >= MAX_UNSENT_RETRIES => {
-                        return Err(TransportError(format!(
-                            "the server closed {} connections before they took a request: {}",
-                            closed_before_use + 1,
-                            error_chain(&e)
-                        )))
+                    Err(source) if closed_before_use >= MAX_UNSENT_RETRIES => {
+                        return Err(Error::ClosedBeforeUse {
+                            tries: closed_before_use + 1,
+                            source,
+                        })
                     }
                     Err(_) => closed_before_use += 1,
                 }
@@ -224,7 +220,7 @@ impl HttpClient {
     }
 }
 
-impl Pool {
+impl PoolState {
     /// The most recently used idle connection that is still open.
     fn take_idle(&mut self) -> Option<Sender> {
         while let Some(IdleConnection { sender, since }) = self.idle.pop() {
@@ -242,14 +238,14 @@ impl Pool {
     }
 }
 
-impl Shared {
+impl PoolInner {
     /// A connection goes to the first request still waiting, else into the idle list; a failed attempt
     /// to open one goes to the first request still waiting that nothing else will serve.
-    fn give_back(&self, mut item: Result<Sender, TransportError>) {
+    fn give_back(&self, mut item: Result<Sender, Error>) {
         if matches!(&item, Ok(sender) if sender.is_closed()) {
             return;
         }
-        let mut pool = lock(&self.pool);
+        let mut pool = lock(&self.state);
         if item.is_err() {
             // A failed connect fails a request only if the connections still being opened cannot
             // serve every request waiting; otherwise the one that comes next serves it.
@@ -273,78 +269,18 @@ impl Shared {
         }
     }
 
-    async fn connect(&self) -> Result<Sender, TransportError> {
-        let addrs = self.addresses().await?;
-        let mut last_error = None;
-        for addr in &addrs {
-            match tokio::time::timeout(self.connect_timeout, TcpStream::connect(addr)).await {
-                Err(_) => {
-                    last_error = Some(format!(
-                        "connecting to {addr}: no answer within {} s",
-                        self.connect_timeout.as_secs_f64()
-                    ))
-                }
-                Ok(Err(e)) => last_error = Some(format!("connecting to {addr}: {e}")),
-                Ok(Ok(stream)) => {
-                    // Requests are small and each waits for its answer: send them at once.
-                    let _ = stream.set_nodelay(true);
-                    let (sender, connection) = self
-                        .builder
-                        .handshake(TokioIo::new(stream))
-                        .await
-                        .map_err(|e| TransportError(error_chain(&e)))?;
-                    tokio::spawn(async move {
-                        // Its errors reach the request that was on it; nothing more to report.
-                        let _ = connection.await;
-                    });
-                    if sender.is_closed() {
-                        return Err(TransportError(format!(
-                            "connecting to {addr}: the server closed the connection at once"
-                        )));
-                    }
-                    return Ok(sender);
-                }
-            }
-        }
-        *lock(&self.resolved) = None; // resolve again next time: the addresses may have moved
-        Err(TransportError(last_error.unwrap_or_else(|| {
-            format!("{} resolved to no address", self.connect_to)
-        })))
-    }
-
-    /// The addresses to try, starting with a different one each time.
-    async fn addresses(&self) -> Result<Vec<SocketAddr>, TransportError> {
-        if let Ok(addr) = self.connect_to.parse::<SocketAddr>() {
-            return Ok(vec![addr]);
-        }
-        {
-            let mut cached = lock(&self.resolved);
-            if let Some(r) = cached.as_mut().filter(|r| r.at.elapsed() < DNS_TTL) {
-                r.next = r.next.wrapping_add(1);
-                let start = r.next % r.addrs.len();
-                return Ok(r.addrs[start..]
-                    .iter()
-                    .chain(&r.addrs[..start])
-                    .copied()
-                    .collect());
-            }
-        }
-        let addrs: Vec<SocketAddr> = tokio::net::lookup_host(&self.connect_to)
+    async fn connect(&self) -> Result<Sender, Error> {
+        let stream = self.connector.connect().await?;
+        let (sender, connection) = self
+            .builder
+            .handshake(TokioIo::new(stream))
             .await
-            .map_err(|e| TransportError(format!("resolving {}: {e}", self.connect_to)))?
-            .collect();
-        if addrs.is_empty() {
-            return Err(TransportError(format!(
-                "{} resolved to no address",
-                self.connect_to
-            )));
-        }
-        *lock(&self.resolved) = Some(Resolved {
-            addrs: addrs.clone(),
-            at: Instant::now(),
-            next: 0,
+            .map_err(|source| Error::ClosedBeforeUse { tries: 1, source })?;
+        tokio::spawn(async move {
+            // Its errors reach the request that was on it; nothing more to report.
+            let _ = connection.await;
         });
-        Ok(addrs)
+        Ok(sender)
     }
 
     fn to_hyper(
@@ -374,6 +310,12 @@ impl Shared {
     }
 }
 
+/// Whether hyper refused a response because its head is larger than the buffer allows. (hyper names
+/// this case only with its `server` feature; the message is the same either way.)
+fn is_head_too_large(e: &hyper::Error) -> bool {
+    e.is_parse() && e.to_string().contains("too large")
+}
+
 /// The name of a header the core sets. `HeaderName::from_static` parses its argument on every call; the
 /// names of every request are known ones.
 fn header_name(name: &'static str) -> HeaderName {
@@ -387,22 +329,6 @@ fn header_name(name: &'static str) -> HeaderName {
     }
 }
 
-/// An error and its causes on one line: hyper's own message ("connection closed before message
-/// completed") says little without them.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -412,6 +338,12 @@ mod tests {
             .enable_all()
             .build()
             .unwrap()
+    }
+
+    /// A pool whose connections go to port 1 on loopback, where nothing listens: refused at once.
+    fn pool_to_port_1() -> ConnectionPool {
+        let connector = Connector::new("127.0.0.1:1".into(), Duration::from_secs(5));
+        ConnectionPool::new("127.0.0.1:1", connector, 4, MIN_HEADER_BYTES)
     }
 
     /// A hyper connection over an in-memory pipe (nobody answers on the other end).
@@ -425,58 +357,48 @@ mod tests {
     #[test]
     fn a_connection_given_back_goes_to_the_first_request_still_waiting() {
         runtime().block_on(async {
-            let client = HttpClient::new(
-                "127.0.0.1:1",
-                "127.0.0.1:1".into(),
-                4,
-                Duration::from_secs(5),
-            );
-            let shared = &client.shared;
+            let client = pool_to_port_1();
+            let shared = &client.inner;
             let (gone_tx, gone_rx) = oneshot::channel();
             let (waiting_tx, waiting_rx) = oneshot::channel();
             drop(gone_rx); // that request timed out
-            lock(&shared.pool).waiting.extend([gone_tx, waiting_tx]);
+            lock(&shared.state).waiting.extend([gone_tx, waiting_tx]);
             let (sender, _pipe) = connection().await;
             shared.give_back(Ok(sender));
             assert!(matches!(waiting_rx.await, Ok(Ok(_))));
-            assert!(lock(&shared.pool).idle.is_empty());
+            assert!(lock(&shared.state).idle.is_empty());
             // Nobody waiting: it goes idle, up to the limit.
             for _ in 0..5 {
                 let (sender, _pipe) = connection().await;
                 shared.give_back(Ok(sender));
             }
-            assert_eq!(lock(&shared.pool).idle.len(), 4);
+            assert_eq!(lock(&shared.state).idle.len(), 4);
         });
     }
 
     #[test]
     fn a_waiting_request_opens_no_connection_while_enough_are_being_opened() {
         runtime().block_on(async {
-            let client = HttpClient::new(
-                "127.0.0.1:1",
-                "127.0.0.1:1".into(),
-                4,
-                Duration::from_secs(5),
-            );
-            lock(&client.shared.pool).connecting = 1; // as if one were on its way
+            let client = pool_to_port_1();
+            lock(&client.inner.state).connecting = 1; // as if one were on its way
             let waiting = tokio::spawn({
                 let client = client.clone();
                 async move { client.checkout().await.map(|_| ()) }
             });
             tokio::task::yield_now().await;
             {
-                let pool = lock(&client.shared.pool);
+                let pool = lock(&client.inner.state);
                 assert_eq!((pool.waiting.len(), pool.connecting), (1, 1));
             }
             // Another request's failed connect is not its failure while one is still on its way …
-            client
-                .shared
-                .give_back(Err(TransportError("connecting: refused".into())));
+            client.inner.give_back(Err(Error::NoAddress {
+                host: "refused".into(),
+            }));
             tokio::task::yield_now().await;
             assert!(!waiting.is_finished());
             // … and port 1 would refuse a connection it opened; it gets the one given back instead.
             let (sender, _pipe) = connection().await;
-            client.shared.give_back(Ok(sender));
+            client.inner.give_back(Ok(sender));
             assert!(waiting.await.unwrap().is_ok());
         });
     }
@@ -485,15 +407,10 @@ mod tests {
     fn a_failed_connect_reaches_the_request_that_waits() {
         runtime().block_on(async {
             // Port 1 on loopback: refused at once.
-            let client = HttpClient::new(
-                "127.0.0.1:1",
-                "127.0.0.1:1".into(),
-                4,
-                Duration::from_secs(5),
-            );
+            let client = pool_to_port_1();
             let err = client.checkout().await.expect_err("nothing listens there");
-            assert!(err.0.contains("127.0.0.1:1"), "{}", err.0);
-            let pool = lock(&client.shared.pool);
+            assert!(err.to_string().contains("127.0.0.1:1"), "{err}");
+            let pool = lock(&client.inner.state);
             assert!(pool.waiting.is_empty());
             assert_eq!(pool.connecting, 0);
         });

@@ -1,14 +1,13 @@
-//! Fewer, fuller wake-ups. With many HEADs in flight against a busy server, answers trickle in one at a
-//! time, and a runtime that wakes for each one pays a wake-up (an `epoll_wait`, caches gone cold since
-//! the server ran) per HEAD. So before the runtime parks, it waits a short while — an eighth of the
-//! current round-trip time, at most 1 ms — and then takes every answer that arrived meanwhile in one go.
+//! A delay before the runtime parks, for fewer, fuller wake-ups. With many HEADs in flight against a
+//! busy server, answers trickle in one at a time, and a runtime that wakes for each one pays a wake-up
+//! (an `epoll_wait`, caches gone cold since the server ran) per HEAD. So before the runtime parks, it
+//! waits a short while (an eighth of the current round-trip time, at most 1 ms) and then takes every
+//! answer that arrived meanwhile in one go.
 //!
 //! What it costs: at most that wait added to a round trip, so at most 1/8 of the throughput when a scan
-//! is bound by latency × `-j` alone (none measurable on the simulator at 1 ms latency, `-j` 64 to 1024);
-//! nothing when the server is the bottleneck (answers queue up there anyway) or the client's core is
-//! (it then never parks). Below 32 HEADs in flight it never waits. Measured on Garage
-//! (`benches/ab.py`, 10,000 objects): 17.0 µs of client CPU per HEAD without it, 13.9 with it, and a
-//! shorter wall time (on a shared machine the CPU it saves goes to the server).
+//! is bound by latency × `-j` alone; nothing when the server is the bottleneck (answers queue up there
+//! anyway) or the client's core is (it then never parks). Below 32 HEADs in flight it never waits.
+//! What it saves is measured in docs/BENCHMARKS.md ("wake-up batching").
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -31,14 +30,14 @@ pub fn wait_before_park(in_flight: usize, smoothed_rtt: Duration) -> Duration {
 
 /// What the wait depends on, updated by the scan as it goes (one thread; relaxed atomics suffice).
 #[derive(Debug, Default)]
-pub struct WakeBatching {
+pub struct ParkDelay {
     in_flight: AtomicUsize,
     smoothed_rtt_us: AtomicU64,
 }
 
-impl WakeBatching {
-    pub fn new() -> Arc<WakeBatching> {
-        Arc::new(WakeBatching::default())
+impl ParkDelay {
+    pub fn new() -> Arc<ParkDelay> {
+        Arc::new(ParkDelay::default())
     }
 
     /// A single-threaded tokio runtime that waits as [`wait_before_park`] says before each park.
@@ -94,7 +93,7 @@ mod tests {
 
     #[test]
     fn the_average_follows_the_samples() {
-        let b = WakeBatching::default();
+        let b = ParkDelay::default();
         b.set_in_flight(64);
         b.record_round_trip(Duration::from_millis(2));
         assert_eq!(b.wait(), Duration::from_micros(250));

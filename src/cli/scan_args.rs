@@ -1,24 +1,22 @@
-//! Command line, environment and `~/.aws` files → a [`Command`]. The conventions are aws-cli's, so that
-//! what users already have in their fingers works.
+//! `s3meta scan`: arguments, environment and `~/.aws` files → a [`ScanCommand`]. The conventions are
+//! aws-cli's, so that what users already have in their fingers works.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::core::endpoint::{parse_s3_url, Addressing, BucketTarget, Endpoint};
+use super::environment::Environment;
+use super::flags::Flags;
+use super::profile::Profiles;
+use super::UsageError;
+use crate::core::endpoint::{parse_s3_url, Addressing, BucketTarget, Endpoint, Scheme};
 use crate::core::output::Format;
 use crate::core::sigv4::Credentials;
-use crate::error::Error;
 use crate::shell::retry::RetryPolicy;
+use crate::shell::scan::{
+    ScanConfig, DEFAULT_CONCURRENCY, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_KEYS, DEFAULT_TIMEOUT,
+};
 
-pub mod flags;
-mod profile;
-
-/// HEADs in flight by default (see README, "Choosing --concurrency").
-pub const DEFAULT_CONCURRENCY: usize = 256;
-pub const DEFAULT_MAX_KEYS: u32 = 1000;
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-
-pub const USAGE: &str = "\
+pub(crate) const USAGE: &str = "\
 s3meta — list the custom metadata (x-amz-meta-*) of every object in an S3 bucket, fast
 
 USAGE:
@@ -42,74 +40,34 @@ OPTIONS:
         --max-keys N           LIST page size, 1 to 1000 [default: 1000]
         --timeout SECONDS      per-request timeout [default: 30]
         --retries N            attempts per request, the first included [default: 5]
+        --max-header-bytes N   largest HEAD response head accepted, 8192 to 16777216 [default: 65536]
         --progress WHEN        never | always | auto (auto: when stderr is a terminal) [default: auto]
 
 Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, else the profile
 (--profile, AWS_PROFILE or `default`; AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE are honoured).
 
 EXIT CODES: 0 every listed object reported; 1 some objects failed (each named on stderr);
-            2 usage or configuration error; 3 fatal S3 error or the scan could not finish.
+            2 usage or configuration error; 3 fatal S3 error or the scan could not finish;
+            4 more than 1% of the listed objects were not found by their HEAD (the output is not complete).
 ";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProgressMode {
+pub(crate) enum ProgressMode {
     Never,
     Always,
     Auto,
 }
 
-/// Everything a scan needs, resolved.
-#[derive(Debug, Clone)]
-pub struct ScanConfig {
-    pub target: BucketTarget,
-    pub prefix: String,
-    pub region: String,
-    /// `None` for `--no-sign-request`.
-    pub credentials: Option<Credentials>,
-    pub concurrency: usize,
-    pub format: Format,
+/// A scan to run: its configuration, where its records go, when to draw progress.
+#[derive(Debug)]
+pub(crate) struct ScanCommand {
+    pub config: ScanConfig,
     pub output: Option<PathBuf>,
-    pub include_all: bool,
-    pub start_after: Option<String>,
-    pub max_keys: u32,
-    pub timeout: Duration,
-    pub retry: RetryPolicy,
     pub progress: ProgressMode,
 }
 
-#[derive(Debug)]
-pub enum Command {
-    Scan(Box<ScanConfig>),
-    #[cfg(feature = "sim")]
-    Sim(Box<crate::sim::SimArgs>),
-    #[cfg(feature = "sim")]
-    Demo(Box<crate::sim::demo::DemoArgs>),
-    /// Print this usage text.
-    Usage(&'static str),
-    Help,
-    Version,
-}
-
-/// Where configuration comes from besides the arguments; a trait so that tests need no real environment.
-pub trait Environment {
-    fn var(&self, name: &str) -> Option<String>;
-    fn read_file(&self, path: &std::path::Path) -> Option<String>;
-}
-
-/// The process environment and file system.
-pub struct ProcessEnvironment;
-
-impl Environment for ProcessEnvironment {
-    fn var(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok().filter(|v| !v.is_empty())
-    }
-    fn read_file(&self, path: &std::path::Path) -> Option<String> {
-        std::fs::read_to_string(path).ok()
-    }
-}
-
-fn usage(msg: impl Into<String>) -> Error {
-    Error::Usage(msg.into())
+fn usage(msg: impl Into<String>) -> UsageError {
+    UsageError(msg.into())
 }
 
 /// The raw options, before the environment is consulted.
@@ -129,10 +87,11 @@ struct Args {
     max_keys: Option<u32>,
     timeout: Option<Duration>,
     retries: Option<u32>,
+    max_header_bytes: Option<usize>,
     progress: Option<ProgressMode>,
 }
 
-fn number<T>(flag: &str, value: &str, min: T, max: T) -> Result<T, Error>
+pub(crate) fn number<T>(flag: &str, value: &str, min: T, max: T) -> Result<T, UsageError>
 where
     T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
 {
@@ -144,40 +103,21 @@ where
     }
 }
 
-/// Parses the arguments after the program name.
-pub fn parse(args: &[String], env: &dyn Environment) -> Result<Command, Error> {
-    let sub = match args.first().map(String::as_str) {
-        None | Some("-h") | Some("--help") | Some("help") => return Ok(Command::Help),
-        Some("-V") | Some("--version") => return Ok(Command::Version),
-        Some("scan") => "scan",
-        #[cfg(feature = "sim")]
-        Some("sim") => {
-            return Ok(match crate::sim::parse_sim_args(&args[1..])? {
-                Some(a) => Command::Sim(Box::new(a)),
-                None => Command::Usage(crate::sim::SIM_USAGE),
-            })
-        }
-        #[cfg(feature = "sim")]
-        Some("demo") => {
-            return Ok(match crate::sim::demo::parse_demo_args(&args[1..])? {
-                Some(a) => Command::Demo(Box::new(a)),
-                None => Command::Usage(crate::sim::demo::DEMO_USAGE),
-            })
-        }
-        Some(other) => {
-            return Err(usage(format!(
-                "unknown command {other:?} (try `s3meta scan s3://BUCKET`)"
-            )))
-        }
-    };
-    debug_assert_eq!(sub, "scan");
+/// What `scan --help` asks for: the usage text instead of a scan.
+pub(crate) enum Parsed {
+    Scan(Box<ScanCommand>),
+    Help,
+}
+
+/// Parses the arguments after `scan`.
+pub(crate) fn parse_scan(args: &[String], env: &dyn Environment) -> Result<Parsed, UsageError> {
     let mut a = Args::default();
-    let mut flags = flags::Flags::new(&args[1..]);
+    let mut flags = Flags::new(args);
     while let Some(f) = flags.next_flag() {
         let flag = f.name.as_str();
         let mut value = |what: &str| flags.value(&f, what);
         match flag {
-            "-h" | "--help" => return Ok(Command::Help),
+            "-h" | "--help" => return Ok(Parsed::Help),
             "--endpoint-url" => a.endpoint_url = Some(value("a URL")?),
             "--region" => a.region = Some(value("a region")?),
             "--profile" => a.profile = Some(value("a profile name")?),
@@ -208,6 +148,9 @@ pub fn parse(args: &[String], env: &dyn Environment) -> Result<Command, Error> {
                 a.timeout = Some(Duration::from_secs(secs));
             }
             "--retries" => a.retries = Some(number(flag, &value("a number")?, 1, 100)?),
+            "--max-header-bytes" => {
+                a.max_header_bytes = Some(number(flag, &value("a number")?, 8192, 16 << 20)?)
+            }
             "--progress" => {
                 let v = value("never, always or auto")?;
                 a.progress = Some(match v.as_str() {
@@ -234,16 +177,23 @@ pub fn parse(args: &[String], env: &dyn Environment) -> Result<Command, Error> {
             }
         }
     }
-    resolve(a, env).map(|c| Command::Scan(Box::new(c)))
+    resolve(a, env).map(|c| Parsed::Scan(Box::new(c)))
 }
 
-fn resolve(a: Args, env: &dyn Environment) -> Result<ScanConfig, Error> {
+fn var(env: &dyn Environment, name: &str) -> Result<Option<String>, UsageError> {
+    env.var(name).map_err(UsageError)
+}
+
+fn resolve(a: Args, env: &dyn Environment) -> Result<ScanCommand, UsageError> {
     let url = a
         .url
         .ok_or_else(|| usage("scan needs s3://BUCKET[/PREFIX]"))?;
     let (bucket, prefix) = parse_s3_url(&url).map_err(usage)?;
-    let profiles = profile::Profiles::load(env);
-    let profile_name = a.profile.clone().or_else(|| env.var("AWS_PROFILE"));
+    let profiles = Profiles::load(env).map_err(UsageError)?;
+    let profile_name = match a.profile.clone() {
+        Some(p) => Some(p),
+        None => var(env, "AWS_PROFILE")?,
+    };
     if let Some(name) = &profile_name {
         if !profiles.exists(name) {
             return Err(usage(format!(
@@ -255,12 +205,18 @@ fn resolve(a: Args, env: &dyn Environment) -> Result<ScanConfig, Error> {
     }
     let profile_name_or_default = profile_name.clone().unwrap_or_else(|| "default".into());
 
-    let region = a
-        .region
-        .or_else(|| env.var("AWS_REGION"))
-        .or_else(|| env.var("AWS_DEFAULT_REGION"))
-        .or_else(|| profiles.get(&profile_name_or_default, "region"))
-        .unwrap_or_else(|| "us-east-1".into());
+    let region = match a.region {
+        Some(r) => r,
+        None => match var(env, "AWS_REGION")? {
+            Some(r) => r,
+            None => match var(env, "AWS_DEFAULT_REGION")? {
+                Some(r) => r,
+                None => profiles
+                    .get(&profile_name_or_default, "region")
+                    .unwrap_or_else(|| "us-east-1".into()),
+            },
+        },
+    };
     if region.is_empty()
         || !region
             .bytes()
@@ -269,15 +225,18 @@ fn resolve(a: Args, env: &dyn Environment) -> Result<ScanConfig, Error> {
         return Err(usage(format!("region {region:?} is not valid")));
     }
 
-    let custom_endpoint = a
-        .endpoint_url
-        .or_else(|| env.var("AWS_ENDPOINT_URL_S3"))
-        .or_else(|| env.var("AWS_ENDPOINT_URL"));
+    let custom_endpoint = match a.endpoint_url {
+        Some(u) => Some(u),
+        None => match var(env, "AWS_ENDPOINT_URL_S3")? {
+            Some(u) => Some(u),
+            None => var(env, "AWS_ENDPOINT_URL")?,
+        },
+    };
     let endpoint = match &custom_endpoint {
         Some(url) => Endpoint::parse(url).map_err(usage)?,
         None => Endpoint::aws(&region),
     };
-    if endpoint.scheme == crate::core::endpoint::Scheme::Https {
+    if endpoint.scheme == Scheme::Https {
         return Err(usage(format!(
             "{}://{}: https endpoints need TLS, which this build does not have yet; use an http:// endpoint",
             endpoint.scheme.as_str(),
@@ -302,40 +261,68 @@ fn resolve(a: Args, env: &dyn Environment) -> Result<ScanConfig, Error> {
         )?)
     };
 
-    Ok(ScanConfig {
-        target,
-        prefix,
-        region,
-        credentials,
-        concurrency: a.concurrency.unwrap_or(DEFAULT_CONCURRENCY),
-        format: a.format.unwrap_or(Format::Jsonl),
+    let mut config = ScanConfig::new(target, credentials);
+    config.prefix = prefix.into_bytes();
+    config.start_after = a.start_after.map(String::into_bytes);
+    config.region = region;
+    config.concurrency = a.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
+    config.max_keys = a.max_keys.unwrap_or(DEFAULT_MAX_KEYS);
+    config.timeout = a.timeout.unwrap_or(DEFAULT_TIMEOUT);
+    config.retry = RetryPolicy {
+        max_attempts: a.retries.unwrap_or(RetryPolicy::default().max_attempts),
+        ..RetryPolicy::default()
+    };
+    config.max_header_bytes = a.max_header_bytes.unwrap_or(DEFAULT_MAX_HEADER_BYTES);
+    config.format = a.format.unwrap_or(Format::Jsonl);
+    config.include_all = a.all;
+    Ok(ScanCommand {
+        config,
         output: a.output,
-        include_all: a.all,
-        start_after: a.start_after,
-        max_keys: a.max_keys.unwrap_or(DEFAULT_MAX_KEYS),
-        timeout: a.timeout.unwrap_or(DEFAULT_TIMEOUT),
-        retry: RetryPolicy {
-            max_attempts: a.retries.unwrap_or(RetryPolicy::default().max_attempts),
-            ..RetryPolicy::default()
-        },
         progress: a.progress.unwrap_or(ProgressMode::Auto),
     })
+}
+
+/// Checks a credential for what cannot go into a request: an access key id and a session token are sent
+/// in headers, and a control character or space in any of the three is a paste error. Names where it
+/// came from, never the value.
+fn checked(value: String, what: &str) -> Result<String, UsageError> {
+    if value.bytes().any(|b| b.is_ascii_control() || b == b' ') {
+        return Err(usage(format!(
+            "{what} holds a space or a control character (a line break?): it cannot be sent"
+        )));
+    }
+    Ok(value)
+}
+
+fn credentials(
+    id: String,
+    secret: String,
+    token: Option<String>,
+    source: &str,
+) -> Result<Credentials, UsageError> {
+    let id = checked(id, &format!("the access key id from {source}"))?;
+    let secret = checked(secret, &format!("the secret access key from {source}"))?;
+    let token = token
+        .map(|t| checked(t, &format!("the session token from {source}")))
+        .transpose()?;
+    Ok(Credentials::new(id, secret, token))
 }
 
 /// aws-cli order: `--profile` first, then the environment's keys, then `AWS_PROFILE` or `default`.
 fn resolve_credentials(
     flag_profile: Option<&str>,
     profile_name: Option<&str>,
-    profiles: &profile::Profiles,
+    profiles: &Profiles,
     env: &dyn Environment,
-) -> Result<Credentials, Error> {
+) -> Result<Credentials, UsageError> {
     if flag_profile.is_none() {
         match (
-            env.var("AWS_ACCESS_KEY_ID"),
-            env.var("AWS_SECRET_ACCESS_KEY"),
+            var(env, "AWS_ACCESS_KEY_ID")?,
+            var(env, "AWS_SECRET_ACCESS_KEY")?,
         ) {
             (Some(id), Some(secret)) => {
-                return Ok(Credentials::new(id, secret, env.var("AWS_SESSION_TOKEN")))
+                let token = var(env, "AWS_SESSION_TOKEN")?;
+                return credentials(id, secret, token, "the environment");
             }
             (Some(_), None) => {
                 return Err(usage(
@@ -354,7 +341,12 @@ fn resolve_credentials(
     let id = profiles.get(name, "aws_access_key_id");
     let secret = profiles.get(name, "aws_secret_access_key");
     match (id, secret) {
-        (Some(id), Some(secret)) => Ok(Credentials::new(id, secret, profiles.get(name, "aws_session_token"))),
+        (Some(id), Some(secret)) => credentials(
+            id,
+            secret,
+            profiles.get(name, "aws_session_token"),
+            &format!("profile {name:?}"),
+        ),
         (Some(_), None) => Err(usage(format!("profile {name:?} has aws_access_key_id but no aws_secret_access_key"))),
         (None, Some(_)) => Err(usage(format!("profile {name:?} has aws_secret_access_key but no aws_access_key_id"))),
         (None, None) => Err(usage(format!(
@@ -362,6 +354,3 @@ fn resolve_credentials(
         ))),
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -1,0 +1,173 @@
+//! The command line. Every argument, environment variable and `~/.aws` file is read in the files beside
+//! this one; [`main`] is the composition root: it runs the command and decides the exit code, the one
+//! place that does.
+
+#[cfg(feature = "sim")]
+mod demo_args;
+mod environment;
+mod flags;
+mod profile;
+mod scan_args;
+#[cfg(feature = "sim")]
+mod sim_args;
+
+use std::io::{IsTerminal, Write};
+
+pub use environment::{Environment, ProcessEnvironment};
+use scan_args::{parse_scan, Parsed, ProgressMode, ScanCommand};
+
+use crate::shell::error::Error;
+use crate::shell::scan::{run_scan, Ending};
+use crate::shell::terminal::{stderr_line, stdout_text};
+
+/// Every listed object was reported (or the reader of the output went away).
+pub const EXIT_OK: i32 = 0;
+/// Some objects failed; each is named on stderr.
+pub const EXIT_SOME_FAILED: i32 = 1;
+/// A usage or configuration error.
+pub const EXIT_USAGE: i32 = 2;
+/// The scan could not finish: a fatal S3 error, a server that keeps failing, unwritable output.
+pub const EXIT_FATAL: i32 = 3;
+/// More listed objects were not found by their HEAD than a changing bucket explains.
+pub const EXIT_TOO_MANY_VANISHED: i32 = 4;
+
+/// Bad arguments or configuration: the message names what was wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What the arguments ask for.
+#[derive(Debug)]
+enum Command {
+    Scan(Box<ScanCommand>),
+    #[cfg(feature = "sim")]
+    Sim(Box<crate::sim::SimConfig>),
+    #[cfg(feature = "sim")]
+    Demo(Box<crate::demo::DemoConfig>),
+    /// Print this text (a usage text) and succeed.
+    Text(&'static str),
+    Version,
+}
+
+fn parse(args: &[String], env: &dyn Environment) -> Result<Command, UsageError> {
+    let rest = args.get(1..).unwrap_or_default();
+    match args.first().map(String::as_str) {
+        None | Some("-h") | Some("--help") | Some("help") => Ok(Command::Text(scan_args::USAGE)),
+        Some("-V") | Some("--version") => Ok(Command::Version),
+        Some("scan") => Ok(match parse_scan(rest, env)? {
+            Parsed::Scan(c) => Command::Scan(c),
+            Parsed::Help => Command::Text(scan_args::USAGE),
+        }),
+        #[cfg(feature = "sim")]
+        Some("sim") => Ok(match sim_args::parse_sim_args(rest)? {
+            Some(c) => Command::Sim(Box::new(c)),
+            None => Command::Text(sim_args::SIM_USAGE),
+        }),
+        #[cfg(feature = "sim")]
+        Some("demo") => Ok(match demo_args::parse_demo_args(rest)? {
+            Some(c) => Command::Demo(Box::new(c)),
+            None => Command::Text(demo_args::DEMO_USAGE),
+        }),
+        Some(other) => Err(UsageError(format!(
+            "unknown command {other:?} (try `s3meta scan s3://BUCKET`)"
+        ))),
+    }
+}
+
+/// The exit code of a scan that ran.
+fn exit_code(ending: Ending) -> i32 {
+    match ending {
+        Ending::Complete | Ending::OutputClosed => EXIT_OK,
+        Ending::SomeFailed => EXIT_SOME_FAILED,
+        Ending::Fatal => EXIT_FATAL,
+        Ending::TooManyVanished => EXIT_TOO_MANY_VANISHED,
+    }
+}
+
+fn fatal(e: &Error) -> i32 {
+    stderr_line(&format!("s3meta: {e}"));
+    EXIT_FATAL
+}
+
+/// Runs `s3meta` with the process's arguments and environment; the exit code.
+pub fn main() -> i32 {
+    let args: Result<Vec<String>, _> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.into_string())
+        .collect();
+    match args {
+        Ok(args) => run(&args, &ProcessEnvironment),
+        Err(bad) => {
+            stderr_line(&format!(
+                "s3meta: argument {:?} is not valid UTF-8",
+                bad.to_string_lossy()
+            ));
+            EXIT_USAGE
+        }
+    }
+}
+
+/// Runs `s3meta` with `args` (after the program name) in `env`; the exit code.
+pub fn run(args: &[String], env: &dyn Environment) -> i32 {
+    let command = match parse(args, env) {
+        Ok(c) => c,
+        Err(e) => {
+            stderr_line(&format!("s3meta: {e}"));
+            return EXIT_USAGE;
+        }
+    };
+    match command {
+        Command::Text(text) => {
+            stdout_text(text);
+            EXIT_OK
+        }
+        Command::Version => {
+            stdout_text(&format!("s3meta {}\n", env!("CARGO_PKG_VERSION")));
+            EXIT_OK
+        }
+        Command::Scan(c) => scan(*c),
+        #[cfg(feature = "sim")]
+        Command::Sim(c) => match crate::sim::run_sim(*c) {
+            Ok(()) => EXIT_OK,
+            Err(e) => fatal(&e),
+        },
+        #[cfg(feature = "sim")]
+        Command::Demo(c) => match crate::demo::run_demo(*c) {
+            Ok(report) => exit_code(report.ending()),
+            Err(e) => fatal(&e),
+        },
+    }
+}
+
+fn scan(command: ScanCommand) -> i32 {
+    let mut config = command.config;
+    config.progress = match command.progress {
+        ProgressMode::Never => false,
+        ProgressMode::Always => true,
+        ProgressMode::Auto => std::io::stderr().is_terminal(),
+    };
+    let mut out: Box<dyn Write> = match &command.output {
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => Box::new(f),
+            Err(source) => {
+                return fatal(&Error::Setup {
+                    what: format!("cannot create {}", path.display()),
+                    source,
+                })
+            }
+        },
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let report = run_scan(&config, &mut *out);
+    drop(out);
+    report.write_ending();
+    exit_code(report.ending())
+}
+
+#[cfg(test)]
+mod tests;

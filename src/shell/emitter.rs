@@ -1,0 +1,255 @@
+//! The ordered emitter: a reorder window that puts finished objects back in listing order, the
+//! encoder, and the writer. A record is written once every object listed before it is written, so the
+//! output is in key order and "everything up to key K is written" always holds.
+//!
+//! The window is bounded twice: in places (the scheduler admits no more than its cap) and in bytes
+//! (the scheduler starts no new HEAD while the finished records waiting here weigh more than the
+//! budget), so a slow object at the front cannot make memory grow with what the others return.
+
+use std::collections::VecDeque;
+use std::io::Write;
+
+use super::error::Error;
+use super::lookup::{Finished, HeadOutcome};
+use super::progress::{Counters, ProgressLine};
+use super::terminal::{quote_key, stderr_line};
+use crate::core::output::{encode, Format, Record};
+
+/// Output is written in chunks of about this size (whole lines only).
+const WRITE_CHUNK: usize = 64 << 10;
+
+pub(crate) struct Emitter<'a> {
+    /// `window[i]` is object number `base_seq + i`: `None` until its lookup finishes.
+    window: VecDeque<Option<Finished>>,
+    base_seq: u64,
+    /// What the finished records in the window weigh ([`Finished::weight`]).
+    finished_bytes: usize,
+    out: &'a mut dyn Write,
+    buf: Vec<u8>,
+    format: Format,
+    include_all: bool,
+    pub(crate) counters: Counters,
+    progress: ProgressLine,
+}
+
+impl<'a> Emitter<'a> {
+    pub(crate) fn new(
+        out: &'a mut dyn Write,
+        format: Format,
+        include_all: bool,
+        progress: ProgressLine,
+    ) -> Emitter<'a> {
+        let mut buf = Vec::with_capacity(WRITE_CHUNK * 2);
+        if let Some(header) = format.header() {
+            buf.extend_from_slice(header.as_bytes());
+        }
+        Emitter {
+            window: VecDeque::new(),
+            base_seq: 0,
+            finished_bytes: 0,
+            out,
+            buf,
+            format,
+            include_all,
+            counters: Counters::default(),
+            progress,
+        }
+    }
+
+    /// A place at the back of the window for the next listed object; its sequence number.
+    pub(crate) fn admit(&mut self) -> u64 {
+        self.window.push_back(None);
+        self.base_seq + self.window.len() as u64 - 1
+    }
+
+    /// Places in the window (finished or not).
+    pub(crate) fn len(&self) -> usize {
+        self.window.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.window.is_empty()
+    }
+
+    /// What the finished records waiting in the window weigh.
+    pub(crate) fn finished_bytes(&self) -> usize {
+        self.finished_bytes
+    }
+
+    /// Stores the result of object `seq` (admitted earlier, not finished before).
+    pub(crate) fn finish(&mut self, seq: u64, finished: Finished) {
+        let Some(slot) = seq
+            .checked_sub(self.base_seq)
+            .and_then(|i| self.window.get_mut(i as usize))
+        else {
+            debug_assert!(false, "object {seq} is not in the window");
+            return;
+        };
+        self.finished_bytes += finished.weight();
+        *slot = Some(finished);
+    }
+
+    /// Writes every finished object at the front of the window.
+    pub(crate) fn write_ready(&mut self) -> Result<(), Error> {
+        while let Some(Some(_)) = self.window.front() {
+            let Some(Some(finished)) = self.window.pop_front() else {
+                break;
+            };
+            self.base_seq += 1;
+            self.finished_bytes -= finished.weight();
+            self.emit(finished)?;
+        }
+        Ok(())
+    }
+
+    fn emit(&mut self, f: Finished) -> Result<(), Error> {
+        self.counters.heads += 1;
+        match f.outcome {
+            HeadOutcome::Found(meta, head_etag) => {
+                if !meta.is_empty() {
+                    self.counters.with_metadata += 1;
+                }
+                if self.include_all || !meta.is_empty() {
+                    let record = Record {
+                        key: &f.entry.key,
+                        size: f.entry.size,
+                        last_modified: f.entry.last_modified.as_deref(),
+                        etag: f.entry.etag.as_deref().or(head_etag.as_deref()),
+                        metadata: &meta,
+                    };
+                    encode(self.format, &record, &mut self.buf);
+                    self.counters.printed += 1;
+                }
+            }
+            HeadOutcome::Vanished => {
+                self.counters.vanished += 1;
+                self.message(&format!(
+                    "s3meta: vanished {}: deleted after it was listed (HEAD 404)",
+                    quote_key(&f.entry.key)
+                ));
+            }
+            HeadOutcome::Failed(cause) => {
+                self.counters.failed += 1;
+                self.message(&format!(
+                    "s3meta: failed {}: {cause}",
+                    quote_key(&f.entry.key)
+                ));
+            }
+        }
+        if self.buf.len() >= WRITE_CHUNK {
+            self.flush()?;
+        }
+        self.progress.tick(&self.counters);
+        Ok(())
+    }
+
+    /// A line on stderr, with the progress line out of its way.
+    pub(crate) fn message(&mut self, line: &str) {
+        self.progress.clear();
+        stderr_line(line);
+    }
+
+    fn flush(&mut self) -> Result<(), Error> {
+        let result = self.out.write_all(&self.buf).and_then(|_| self.out.flush());
+        self.buf.clear();
+        result.map_err(Error::Output)
+    }
+
+    /// Writes what is buffered and clears the progress line; the counters and the time the scan took.
+    pub(crate) fn close(mut self) -> (Counters, std::time::Duration, Result<(), Error>) {
+        let flushed = self.flush();
+        self.progress.clear();
+        (self.counters, self.progress.elapsed(), flushed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::list::ListEntry;
+    use crate::core::metadata::ObjectMetadata;
+
+    fn found(key: &str, value: &str) -> Finished {
+        Finished {
+            entry: ListEntry {
+                key: key.as_bytes().to_vec(),
+                ..Default::default()
+            },
+            outcome: HeadOutcome::Found(
+                ObjectMetadata {
+                    entries: vec![("m".into(), value.as_bytes().to_vec())],
+                    missing: None,
+                },
+                None,
+            ),
+        }
+    }
+
+    #[test]
+    fn records_come_out_in_listing_order_and_the_bytes_are_counted() {
+        let mut out = Vec::new();
+        let mut e = Emitter::new(&mut out, Format::Text, false, ProgressLine::new(false));
+        let seqs: Vec<u64> = (0..3).map(|_| e.admit()).collect();
+        assert_eq!(seqs, [0, 1, 2]);
+        e.finish(2, found("c", "3"));
+        e.finish(1, found("b", &"x".repeat(1000)));
+        e.write_ready().unwrap();
+        assert_eq!((e.len(), e.counters.heads), (3, 0), "the first is not done");
+        assert!(e.finished_bytes() > 1000);
+        e.finish(0, found("a", "1"));
+        e.write_ready().unwrap();
+        assert_eq!((e.len(), e.finished_bytes(), e.counters.printed), (0, 0, 3));
+        assert_eq!(e.admit(), 3);
+        let (counters, _, flushed) = e.close();
+        flushed.unwrap();
+        assert_eq!(counters.heads, 3);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("a\tm=1\nb\tm=xxx"), "{text}");
+        assert!(text.ends_with("c\tm=3\n"), "{text}");
+    }
+
+    #[test]
+    fn vanished_and_failed_are_counted_not_printed() {
+        let mut out = Vec::new();
+        let mut e = Emitter::new(&mut out, Format::Csv, true, ProgressLine::new(false));
+        for outcome in [
+            HeadOutcome::Vanished,
+            HeadOutcome::Failed(Error::Listing(
+                crate::shell::error::ListingError::TruncatedWithoutToken,
+            )),
+        ] {
+            let seq = e.admit();
+            e.finish(
+                seq,
+                Finished {
+                    entry: ListEntry::default(),
+                    outcome,
+                },
+            );
+        }
+        e.write_ready().unwrap();
+        let (c, _, _) = e.close();
+        assert_eq!((c.heads, c.vanished, c.failed, c.printed), (2, 1, 1, 0));
+        assert_eq!(out, b"key,size,last_modified,etag,metadata\r\n");
+    }
+
+    /// A writer whose reader has gone away.
+    struct ClosedPipe;
+
+    impl Write for ClosedPipe {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_output_is_an_output_error() {
+        let mut out = ClosedPipe;
+        let e = Emitter::new(&mut out, Format::Csv, true, ProgressLine::new(false));
+        let (_, _, flushed) = e.close();
+        assert!(flushed.unwrap_err().is_closed_output());
+    }
+}

@@ -1,0 +1,328 @@
+//! The lister: ListObjectsV2 pages one after another, each checked against the ones before it, into a
+//! bounded channel (so listing runs ahead of the HEADs by a few pages, never more).
+//!
+//! S3 lists in UTF-8 byte order, and that is what catches a server whose continuation tokens cycle
+//! (A, B, A, B…): the repeated page starts before the previous page's last key. A page that is itself out
+//! of order shows a store that lists unordered: the scan says so once and goes on, and from then on
+//! catches a loop by the continuation tokens it has seen instead.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use super::error::{Error, ListingError};
+use super::retry::SmallRng;
+use super::s3_client::S3Client;
+use crate::core::list::{listed_in_order, EntryProblem, KeyReading, ListEntry, ListPage};
+use crate::core::request::ListParams;
+
+/// Where pages come from: the S3 client, or pages made up by a test.
+pub(crate) trait PageSource: Send + Sync + 'static {
+    fn fetch_page(
+        &self,
+        params: &ListParams<'_>,
+        rng: &mut SmallRng,
+    ) -> impl Future<Output = Result<ListPage, Error>> + Send;
+}
+
+impl PageSource for S3Client {
+    async fn fetch_page(
+        &self,
+        params: &ListParams<'_>,
+        rng: &mut SmallRng,
+    ) -> Result<ListPage, Error> {
+        self.list_page(params, rng).await
+    }
+}
+
+/// What to list.
+#[derive(Debug, Clone)]
+pub(crate) struct ListRequest {
+    pub prefix: Vec<u8>,
+    pub start_after: Option<Vec<u8>>,
+    pub max_keys: u32,
+}
+
+/// What the lister tells the scheduler.
+#[derive(Debug)]
+pub(crate) enum ListerMessage {
+    /// The entries of one page, in the listing's order.
+    Page(Vec<ListEntry>),
+    /// The store lists out of order (said once).
+    Unordered,
+    /// The listing cannot go on; everything sent before it stands.
+    Fatal(Error),
+}
+
+/// Checks each page against the pages before it.
+#[derive(Debug)]
+pub(crate) struct PageChecker {
+    pages: u64,
+    /// The last entry (with a key) of the pages so far, or the start-after key.
+    last: Option<ListEntry>,
+    /// `last` is the start-after key, not a listed one.
+    last_is_start_after: bool,
+    unordered: bool,
+    /// Hashes of the tokens seen, kept only once the store is known to list unordered.
+    seen_tokens: HashSet<u64>,
+}
+
+fn usable(e: &ListEntry) -> bool {
+    e.problem != Some(EntryProblem::NoKey)
+}
+
+impl PageChecker {
+    pub(crate) fn new(start_after: Option<&[u8]>) -> PageChecker {
+        PageChecker {
+            pages: 0,
+            last: start_after.map(|k| ListEntry {
+                key: k.to_vec(),
+                reading: KeyReading::Plain,
+                ..Default::default()
+            }),
+            last_is_start_after: start_after.is_some(),
+            unordered: false,
+            seen_tokens: HashSet::new(),
+        }
+    }
+
+    /// Checks the order of a page's keys. An error means the page must not be used (its keys were
+    /// listed before); `Ok(true)` means this page showed the store lists unordered.
+    pub(crate) fn check_entries(&mut self, page: &ListPage) -> Result<bool, Error> {
+        self.pages += 1;
+        let mut keys = page.contents.iter().filter(|e| usable(e));
+        let Some(first) = keys.clone().next() else {
+            return Ok(false);
+        };
+        let mut newly_unordered = false;
+        if !self.unordered {
+            let mut previous = first;
+            for e in keys.by_ref().skip(1) {
+                if !listed_in_order(previous, e) {
+                    self.unordered = true;
+                    newly_unordered = true;
+                    break;
+                }
+                previous = e;
+            }
+        }
+        if let Some(last) = &self.last {
+            if !self.unordered && !listed_in_order(last, first) {
+                return Err(Error::Listing(if self.last_is_start_after {
+                    ListingError::BeforeStartAfter {
+                        first: first.key.clone(),
+                    }
+                } else {
+                    ListingError::WentBackwards {
+                        page: self.pages,
+                        previous: last.key.clone(),
+                        first: first.key.clone(),
+                    }
+                }));
+            }
+        }
+        if let Some(e) = page.contents.iter().rev().find(|e| usable(e)) {
+            self.last = Some(ListEntry {
+                key: e.key.clone(),
+                reading: e.reading,
+                other_reading: e.other_reading.clone(),
+                ..Default::default()
+            });
+            self.last_is_start_after = false;
+        }
+        Ok(newly_unordered)
+    }
+
+    /// The token for the next page (`None`: the listing is complete). `sent` is the token this page
+    /// was asked for with.
+    pub(crate) fn next_token(
+        &mut self,
+        page: &ListPage,
+        sent: Option<&str>,
+    ) -> Result<Option<String>, Error> {
+        if !page.is_truncated {
+            return Ok(None);
+        }
+        let token = match &page.next_continuation_token {
+            Some(t) if !t.is_empty() => t.clone(),
+            _ => return Err(Error::Listing(ListingError::TruncatedWithoutToken)),
+        };
+        if Some(token.as_str()) == sent {
+            return Err(Error::Listing(ListingError::RepeatedToken {
+                len: token.len(),
+            }));
+        }
+        if self.unordered {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            token.hash(&mut h);
+            if let Some(sent) = sent {
+                let mut s = std::collections::hash_map::DefaultHasher::new();
+                sent.hash(&mut s);
+                self.seen_tokens.insert(s.finish());
+            }
+            if !self.seen_tokens.insert(h.finish()) {
+                return Err(Error::Listing(ListingError::TokenSeenBefore {
+                    page: self.pages,
+                }));
+            }
+        }
+        Ok(Some(token))
+    }
+}
+
+/// Lists everything `request` asks for into `tx`, page after page, until the listing ends, fails, or
+/// the receiver is gone.
+pub(crate) async fn run_lister<S: PageSource>(
+    source: Arc<S>,
+    request: ListRequest,
+    tx: mpsc::Sender<ListerMessage>,
+) {
+    let mut rng = SmallRng::from_clock();
+    let mut checker = PageChecker::new(request.start_after.as_deref());
+    let mut token: Option<String> = None;
+    loop {
+        let params = ListParams {
+            prefix: &request.prefix,
+            continuation_token: token.as_deref(),
+            // Never together with a continuation token: the token already knows where it is.
+            start_after: if token.is_none() {
+                request.start_after.as_deref()
+            } else {
+                None
+            },
+            max_keys: request.max_keys,
+        };
+        let page = match source.fetch_page(&params, &mut rng).await {
+            Ok(page) => page,
+            Err(e) => {
+                let _ = tx.send(ListerMessage::Fatal(e)).await;
+                return;
+            }
+        };
+        let newly_unordered = match checker.check_entries(&page) {
+            Ok(u) => u,
+            Err(e) => {
+                let _ = tx.send(ListerMessage::Fatal(e)).await;
+                return;
+            }
+        };
+        let next = checker.next_token(&page, token.as_deref());
+        if newly_unordered && tx.send(ListerMessage::Unordered).await.is_err() {
+            return;
+        }
+        // The page's entries are good even if what follows it is not.
+        if tx.send(ListerMessage::Page(page.contents)).await.is_err() {
+            return; // the scheduler stopped
+        }
+        match next {
+            Ok(Some(t)) => token = Some(t),
+            Ok(None) => return,
+            Err(e) => {
+                let _ = tx.send(ListerMessage::Fatal(e)).await;
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(keys: &[&str], next: Option<&str>) -> ListPage {
+        ListPage {
+            contents: keys
+                .iter()
+                .map(|k| ListEntry {
+                    key: k.as_bytes().to_vec(),
+                    ..Default::default()
+                })
+                .collect(),
+            is_truncated: next.is_some(),
+            next_continuation_token: next.map(str::to_owned),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn tokens_that_cycle_are_caught_by_the_key_order() {
+        let mut c = PageChecker::new(None);
+        let a = page(&["a", "b"], Some("B"));
+        let b = page(&["c", "d"], Some("A"));
+        assert!(!c.check_entries(&a).unwrap());
+        assert_eq!(c.next_token(&a, None).unwrap().as_deref(), Some("B"));
+        assert!(!c.check_entries(&b).unwrap());
+        assert_eq!(c.next_token(&b, Some("B")).unwrap().as_deref(), Some("A"));
+        let err = c.check_entries(&a).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                Error::Listing(ListingError::WentBackwards { page: 3, .. })
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("starts at \"a\""), "{err}");
+    }
+
+    #[test]
+    fn an_unordered_store_is_said_once_and_loops_are_caught_by_tokens() {
+        let mut c = PageChecker::new(None);
+        let p1 = page(&["m", "b"], Some("T1"));
+        assert!(
+            c.check_entries(&p1).unwrap(),
+            "out of order within the page"
+        );
+        assert_eq!(c.next_token(&p1, None).unwrap().as_deref(), Some("T1"));
+        let p2 = page(&["a", "z"], Some("T2"));
+        assert!(!c.check_entries(&p2).unwrap(), "said once");
+        assert_eq!(
+            c.next_token(&p2, Some("T1")).unwrap().as_deref(),
+            Some("T2")
+        );
+        let p3 = page(&["c"], Some("T1"));
+        assert!(!c.check_entries(&p3).unwrap());
+        let err = c.next_token(&p3, Some("T2")).unwrap_err();
+        assert!(matches!(
+            err,
+            Error::Listing(ListingError::TokenSeenBefore { page: 3 })
+        ));
+    }
+
+    #[test]
+    fn tokens_and_start_after() {
+        let mut c = PageChecker::new(None);
+        let truncated = page(&["a"], None);
+        let truncated = ListPage {
+            is_truncated: true,
+            ..truncated
+        };
+        assert!(matches!(
+            c.next_token(&truncated, None),
+            Err(Error::Listing(ListingError::TruncatedWithoutToken))
+        ));
+        let same = page(&["b"], Some("T"));
+        assert!(matches!(
+            c.next_token(&same, Some("T")),
+            Err(Error::Listing(ListingError::RepeatedToken { len: 1 }))
+        ));
+        assert_eq!(c.next_token(&page(&["c"], None), Some("T")).unwrap(), None);
+
+        let mut c = PageChecker::new(Some(b"k"));
+        let ignored = page(&["a", "z"], None);
+        assert!(matches!(
+            c.check_entries(&ignored),
+            Err(Error::Listing(ListingError::BeforeStartAfter { .. }))
+        ));
+        let mut c = PageChecker::new(Some(b"k"));
+        assert!(c.check_entries(&page(&["l"], None)).is_ok());
+        // Empty pages and entries without a key do not take part.
+        let mut c = PageChecker::new(None);
+        assert!(c.check_entries(&page(&[], Some("x"))).is_ok());
+        let mut no_key = page(&["", "a"], None);
+        no_key.contents[0].problem = Some(EntryProblem::NoKey);
+        assert!(c.check_entries(&no_key).is_ok());
+    }
+}

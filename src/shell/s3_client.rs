@@ -1,0 +1,285 @@
+//! One LIST page or one HEAD, signed, sent through the pools with timeouts and the retry loop, and read
+//! into core types. Everything a server sends is bounded here: a page's body by what a page of the size
+//! asked for can hold, its entries by `max-keys`, a HEAD's headers by the pool's header limit.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::Response;
+use time::OffsetDateTime;
+
+use super::connect::Connector;
+use super::error::{BadResponse, Error, Operation, TimeoutPhase};
+use super::park_delay::ParkDelay;
+use super::pool::{ConnectionPool, Lease};
+use super::retry::{with_retries, RetryPolicy, SmallRng};
+use crate::core::endpoint::BucketTarget;
+use crate::core::list::{parse_list_page_at_most, ListPage};
+use crate::core::metadata::{self, ObjectMetadata};
+use crate::core::request::{self, ListParams};
+use crate::core::s3error::parse_error;
+use crate::core::sigv4::Signer;
+
+/// An error body larger than this is not read.
+const MAX_ERROR_BODY: usize = 64 << 10;
+/// What one entry of a page may take, at most: a 1,024-byte key escaped six times over (`&quot;`),
+/// and its other fields.
+const MAX_BYTES_PER_ENTRY: usize = 8 << 10;
+/// What a page may take besides its entries.
+const MAX_PAGE_OVERHEAD: usize = 64 << 10;
+
+/// The largest body a ListObjectsV2 page of `max_keys` entries can honestly have.
+pub(crate) fn max_list_body(max_keys: u32) -> usize {
+    MAX_PAGE_OVERHEAD + max_keys as usize * MAX_BYTES_PER_ENTRY
+}
+
+/// How requests are sent.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientSettings {
+    /// For each wait: the connect, the response head, the body.
+    pub timeout: Duration,
+    pub retry: RetryPolicy,
+    /// HEADs in flight at most: the HEAD pool keeps as many connections.
+    pub concurrency: usize,
+    /// The largest response head accepted.
+    pub max_header_bytes: usize,
+}
+
+/// The requests of one scan: one bucket, one signer, the pools they go through.
+pub(crate) struct S3Client {
+    /// The keep-alive pool the HEADs share.
+    heads: ConnectionPool,
+    /// A pool of its own for LIST: a 1000-key page grows a connection's read buffer to hundreds of KB,
+    /// and in the shared pool every connection would end up carrying one. Here one or two carry them all.
+    lists: ConnectionPool,
+    target: BucketTarget,
+    signer: Option<Signer>,
+    settings: ClientSettings,
+    /// Told the round trip of every HEAD; the runtime's park hook reads it.
+    park_delay: Arc<ParkDelay>,
+}
+
+/// What a HEAD found.
+#[derive(Debug)]
+pub(crate) enum HeadAnswer {
+    /// The metadata; the ETag and size the HEAD returned, when asked for.
+    Found {
+        metadata: ObjectMetadata,
+        etag: Option<String>,
+        size: Option<u64>,
+    },
+    /// 404: no such key (any more).
+    NotFound,
+}
+
+impl S3Client {
+    pub(crate) fn new(
+        target: BucketTarget,
+        signer: Option<Signer>,
+        settings: ClientSettings,
+        park_delay: Arc<ParkDelay>,
+    ) -> S3Client {
+        let pool = |max_idle| {
+            let connector = Connector::new(target.connect_address(), settings.timeout);
+            ConnectionPool::new(
+                target.host(),
+                connector,
+                max_idle,
+                settings.max_header_bytes,
+            )
+        };
+        S3Client {
+            heads: pool(settings.concurrency),
+            lists: pool(2),
+            target,
+            signer,
+            settings,
+            park_delay,
+        }
+    }
+
+    async fn send<'a>(
+        &self,
+        op: Operation,
+        pool: &'a ConnectionPool,
+        req: request::HttpRequest,
+    ) -> Result<(Response<Incoming>, Lease<'a>), Error> {
+        match tokio::time::timeout(self.settings.timeout, pool.send(op, req)).await {
+            Err(_) => Err(Error::Timeout {
+                op,
+                phase: TimeoutPhase::ResponseHead,
+                after: self.settings.timeout,
+            }),
+            Ok(sent) => sent,
+        }
+    }
+
+    /// Fetches and parses one ListObjectsV2 page, retrying what can be retried. A page with more
+    /// entries than `params.max_keys` is refused.
+    pub(crate) async fn list_page(
+        &self,
+        params: &ListParams<'_>,
+        rng: &mut SmallRng,
+    ) -> Result<ListPage, Error> {
+        with_retries(&self.settings.retry, rng, || self.list_page_once(params)).await
+    }
+
+    async fn list_page_once(&self, params: &ListParams<'_>) -> Result<ListPage, Error> {
+        let op = Operation::List;
+        let req = request::list_objects_v2(&self.target, params, self.signer.as_ref(), now());
+        let (resp, lease) = self.send(op, &self.lists, req).await?;
+        let status = resp.status().as_u16();
+        let limit = if status == 200 {
+            max_list_body(params.max_keys)
+        } else {
+            MAX_ERROR_BODY
+        };
+        let body = read_body(op, resp, lease, limit, self.settings.timeout).await?;
+        if status != 200 {
+            return Err(status_error(op, status, &body));
+        }
+        parse_list_page_at_most(&body, params.max_keys as usize).map_err(|xml| {
+            // An <Error> inside a 200 (SlowDown, InternalError) is an error, not a listing.
+            match parse_error(&body) {
+                Ok(s3) => Error::Status {
+                    op,
+                    status,
+                    s3: Some(Box::new(s3)),
+                },
+                Err(_) => Error::BadResponse {
+                    op,
+                    problem: BadResponse::NotAListing(xml),
+                },
+            }
+        })
+    }
+
+    /// HEADs one object, retrying connection errors, timeouts, 5xx and throttling. A 404 is an answer,
+    /// not an error. `want_details`: also return the HEAD's ETag and size.
+    pub(crate) async fn head(
+        &self,
+        key: &[u8],
+        want_details: bool,
+        rng: &mut SmallRng,
+    ) -> Result<HeadAnswer, Error> {
+        with_retries(&self.settings.retry, rng, || {
+            self.head_once(key, want_details)
+        })
+        .await
+    }
+
+    async fn head_once(&self, key: &[u8], want_details: bool) -> Result<HeadAnswer, Error> {
+        let op = Operation::Head;
+        let req = request::head_object(&self.target, key, self.signer.as_ref(), now());
+        let sent_at = Instant::now();
+        let (resp, lease) = self.send(op, &self.heads, req).await?;
+        self.park_delay.record_round_trip(sent_at.elapsed());
+        // A HEAD answer has no body: the connection is free as soon as the head is read.
+        lease.finish();
+        match resp.status().as_u16() {
+            200 => {
+                let headers = resp.headers();
+                let metadata =
+                    metadata::from_headers(headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())))
+                        .map_err(|e| Error::BadResponse {
+                            op,
+                            problem: BadResponse::Metadata(e),
+                        })?;
+                let (etag, size) = if want_details {
+                    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+                    (
+                        text("etag").map(str::to_owned),
+                        text("content-length").and_then(|v| v.trim().parse().ok()),
+                    )
+                } else {
+                    (None, None)
+                };
+                Ok(HeadAnswer::Found {
+                    metadata,
+                    etag,
+                    size,
+                })
+            }
+            404 => Ok(HeadAnswer::NotFound),
+            status => Err(Error::Status {
+                op,
+                status,
+                s3: None,
+            }),
+        }
+    }
+}
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+/// The error an answer with status `status` and body `body` means.
+fn status_error(op: Operation, status: u16, body: &[u8]) -> Error {
+    Error::Status {
+        op,
+        status,
+        s3: parse_error(body).ok().map(Box::new),
+    }
+}
+
+/// Reads the whole body, at most `limit` bytes of it; the connection then goes back to the pool.
+async fn read_body(
+    op: Operation,
+    response: Response<Incoming>,
+    lease: Lease<'_>,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Bytes, Error> {
+    let body = Limited::new(response.into_body(), limit);
+    match tokio::time::timeout(timeout, body.collect()).await {
+        Err(_) => Err(Error::Timeout {
+            op,
+            phase: TimeoutPhase::Body,
+            after: timeout,
+        }),
+        Ok(Err(e)) => Err(if e.is::<LengthLimitError>() {
+            Error::BadResponse {
+                op,
+                problem: BadResponse::BodyTooLarge { limit },
+            }
+        } else {
+            match e.downcast::<hyper::Error>() {
+                Ok(source) => Error::Connection {
+                    op,
+                    source: *source,
+                },
+                Err(other) => Error::Setup {
+                    what: format!("{op}: reading the response body"),
+                    source: std::io::Error::other(other.to_string()),
+                },
+            }
+        }),
+        Ok(Ok(collected)) => {
+            lease.finish();
+            Ok(collected.to_bytes())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_page_of_the_longest_keys_fits_the_body_limit() {
+        // 1,000 entries of a 1,024-byte key, every byte written as `&quot;`, and the usual fields.
+        let entry = format!(
+            "<Contents><Key>{}</Key><LastModified>2026-11-20T10:00:00.000Z</LastModified><ETag>&quot;{}-10000&quot;</ETag><Size>18446744073709551615</Size><Owner><ID>{}</ID><DisplayName>{}</DisplayName></Owner><StorageClass>INTELLIGENT_TIERING</StorageClass><ChecksumAlgorithm>CRC64NVME</ChecksumAlgorithm><ChecksumType>FULL_OBJECT</ChecksumType></Contents>",
+            "&quot;".repeat(1024),
+            "0".repeat(32),
+            "f".repeat(64),
+            "d".repeat(64)
+        );
+        assert!(1000 * entry.len() + 1024 < max_list_body(1000));
+        // And the limit scales with the page asked for.
+        assert!(max_list_body(10) < 200 << 10);
+    }
+}
