@@ -81,7 +81,11 @@ fn a_repeated_continuation_token_is_a_loop() {
 
 #[test]
 fn pages_follow_the_token_and_output_keeps_key_order() {
-    let server = ScriptedServer::start(|r| {
+    // The first object is answered only once the other three have been: they finish first, and must
+    // still be printed after it.
+    let others_seen = Arc::new(AtomicUsize::new(0));
+    let seen = others_seen.clone();
+    let server = ScriptedServer::start(move |r| {
         if is_list(&r.target) {
             if r.target.contains("continuation-token=1%2Bx%2F%3D") {
                 Reply::Http(200, vec![], list_xml(&["k3", "k4"], None, false))
@@ -90,19 +94,23 @@ fn pages_follow_the_token_and_output_keeps_key_order() {
                 Reply::Http(200, vec![], list_xml(&["k1", "k2"], Some("1+x/="), true))
             }
         } else if r.target == "/bkt/k1" {
-            // The first object is slow: later ones finish first, and must still be printed after it.
-            std::thread::sleep(std::time::Duration::from_millis(300));
+            let waited = std::time::Instant::now();
+            while seen.load(Ordering::SeqCst) < 3 && waited.elapsed().as_secs() < 20 {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
             head_ok()
         } else {
+            seen.fetch_add(1, Ordering::SeqCst);
             head_ok()
         }
     });
     let run = scan(&server, &["--format", "text"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(others_seen.load(Ordering::SeqCst), 3);
     assert_eq!(run.stdout, "k1\ta=1\nk2\ta=1\nk3\ta=1\nk4\ta=1\n");
     assert!(
         run.stderr
-            .contains("listed=4 heads=4 with_metadata=4 printed=4 vanished=0 failed=0"),
+            .contains("listed=4 heads=4 with_metadata=4 printed=4 vanished=0 failed=0 pages=2"),
         "{}",
         run.stderr
     );
@@ -272,4 +280,163 @@ fn a_server_that_lies_about_encoding_is_caught_by_a_second_head() {
     let run = scan(&server, &["--format", "text"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, "a+b\ta=1\n");
+}
+
+#[test]
+fn throttling_429_is_retried() {
+    let heads = Arc::new(AtomicUsize::new(0));
+    let h = heads.clone();
+    let server = ScriptedServer::start(move |r| {
+        if is_list(&r.target) {
+            Reply::Http(200, vec![], list_xml(&["a"], None, false))
+        } else if h.fetch_add(1, Ordering::SeqCst) < 2 {
+            Reply::Http(429, vec![], Vec::new())
+        } else {
+            head_ok()
+        }
+    });
+    let run = scan(&server, &["--format", "text"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "a\ta=1\n");
+    assert_eq!(heads.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn a_head_403_fails_that_object_with_exit_1() {
+    let server = ScriptedServer::start(|r| {
+        if is_list(&r.target) {
+            Reply::Http(200, vec![], list_xml(&["locked", "open"], None, false))
+        } else if r.target == "/bkt/locked" {
+            Reply::Http(403, vec![], Vec::new())
+        } else {
+            head_ok()
+        }
+    });
+    let run = scan(&server, &["--format", "text"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.stdout, "open\ta=1\n");
+    assert!(
+        run.stderr.contains(
+            "failed \"locked\": HEAD answered 403 Forbidden (check the credentials and their permissions)"
+        ),
+        "{}",
+        run.stderr
+    );
+    // A 403 is not retried.
+    assert_eq!(server.requests.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn missing_meta_reaches_the_output() {
+    let server = ScriptedServer::start(|r| {
+        if is_list(&r.target) {
+            Reply::Http(200, vec![], list_xml(&["k"], None, false))
+        } else {
+            Reply::Http(
+                200,
+                vec![
+                    ("x-amz-meta-a".into(), b"1".to_vec()),
+                    ("x-amz-missing-meta".into(), b"2".to_vec()),
+                ],
+                Vec::new(),
+            )
+        }
+    });
+    let run = scan(&server, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .ends_with("\"metadata\":{\"a\":\"1\"},\"missing_meta\":2}\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn most_objects_vanishing_is_not_a_success() {
+    let keys: Vec<String> = (0..100).map(|i| format!("k{i:03}")).collect();
+    let server = ScriptedServer::start(move |r| {
+        if is_list(&r.target) {
+            let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+            Reply::Http(200, vec![], list_xml(&refs, None, false))
+        } else if r.target.as_str() < "/bkt/k003" {
+            head_ok()
+        } else {
+            Reply::Http(404, vec![], Vec::new())
+        }
+    });
+    let run = scan(&server, &["--format", "text"]);
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert_eq!(run.stdout.lines().count(), 3);
+    assert!(
+        run.stderr
+            .contains("97 of 100 objects looked up (97.0%) were listed but not found"),
+        "{}",
+        run.stderr
+    );
+    // A few vanished objects are a bucket that changes under the scan: not an error.
+    let server = ScriptedServer::start(|r| {
+        if is_list(&r.target) {
+            let second = r.target.contains("continuation-token=P2");
+            let keys: Vec<String> = (0..1000)
+                .map(|i| format!("k{:04}", i + if second { 1000 } else { 0 }))
+                .collect();
+            let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+            let next = (!second).then_some("P2");
+            Reply::Http(200, vec![], list_xml(&refs, next, !second))
+        } else if r.target.ends_with('7') && r.target.as_str() < "/bkt/k0150" {
+            Reply::Http(404, vec![], Vec::new())
+        } else {
+            head_ok()
+        }
+    });
+    let run = scan(&server, &["--format", "text"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("vanished=15 "), "{}", run.stderr);
+}
+
+#[test]
+fn a_reader_that_goes_away_ends_the_scan_quietly() {
+    use std::io::{BufRead, BufReader};
+    let keys: Vec<String> = (0..1000).map(|i| format!("k{i:04}")).collect();
+    let server = ScriptedServer::start(move |r| {
+        if is_list(&r.target) {
+            let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+            Reply::Http(200, vec![], list_xml(&refs, None, false))
+        } else {
+            // Long records, so that the output fills the pipe after the reader has gone.
+            Reply::Http(
+                200,
+                vec![("x-amz-meta-v".into(), vec![b'v'; 2000])],
+                Vec::new(),
+            )
+        }
+    });
+    let mut child = common::command(
+        &[
+            "scan",
+            "s3://bkt",
+            "--endpoint-url",
+            &server.endpoint,
+            "--no-sign-request",
+        ],
+        &[],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("{\"key\":\"k0000\""), "{first}");
+    // The reader is gone (`| head -1`).
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

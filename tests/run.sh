@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
-# Runs every test: installs what the tests need (Ceph RGW, s3s-fs, boto3), starts both servers on
-# 127.0.0.1, seeds the test bucket with boto3, runs the lint checks and `cargo test`, and stops the
-# servers whatever happens. Works on a fresh Debian machine with Rust; needs root (or sudo) for apt.
+# Runs every test: installs what the tests need (Ceph RGW, s3s-fs, Garage, Python), starts the three
+# servers on 127.0.0.1, seeds each with tests/servers/seed_hard.py (which also records what the server
+# holds, the tests' independent oracle), runs the lint checks (with and without the simulator) and
+# `cargo test` including the real-server tests, and stops the servers whatever happens.
+# Works on a fresh Debian machine with Rust; needs root (or sudo) for apt.
 # usage: tests/run.sh [extra cargo test args]
-# Ports (below the ephemeral range): RGW 17100 (+1 for its monitor), s3s-fs 17200. Override with
-# S3META_RGW_PORT / S3META_S3SFS_PORT.
+# Ports (below the ephemeral range): RGW 17100 (+1 for its monitor), s3s-fs 17200, Garage 17300
+# (+1, +2 for its RPC and admin ports). Override with S3META_RGW_PORT / S3META_S3SFS_PORT /
+# S3META_GARAGE_PORT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ -n "${S3META_BLESS:-}" ]; then
+  echo "tests/run.sh: S3META_BLESS is set: it rewrites the golden files instead of checking them; unset it" >&2
+  exit 2
+fi
 RGW_PORT=${S3META_RGW_PORT:-17100}
 S3SFS_PORT=${S3META_S3SFS_PORT:-17200}
+GARAGE_PORT=${S3META_GARAGE_PORT:-17300}
 export PATH="$HOME/.cargo/bin:$PATH"
+SERVERS=(rgw s3sfs garage)
 
-step() { printf '\n== %s\n' "$*"; }
+step() { printf '\n== %s (%s)\n' "$*" "$(date +%T)"; }
 
 step "install what the tests need"
 bash tests/servers/install.sh --tests
@@ -19,27 +28,33 @@ bash tests/servers/install.sh --tests
 SCRATCH=$(mktemp -d /tmp/s3meta-tests.XXXXXX)
 cleanup() {
   step "stop the servers"
-  bash tests/servers/stop.sh "$SCRATCH/rgw" || true
-  bash tests/servers/stop.sh "$SCRATCH/s3sfs" || true
+  for s in "${SERVERS[@]}"; do bash tests/servers/stop.sh "$SCRATCH/$s" || true; done
   rm -rf "$SCRATCH"
 }
 trap cleanup EXIT
 
-step "start Ceph RGW on 127.0.0.1:$RGW_PORT and s3s-fs on 127.0.0.1:$S3SFS_PORT"
+step "start Ceph RGW on 127.0.0.1:$RGW_PORT, s3s-fs on :$S3SFS_PORT, Garage on :$GARAGE_PORT"
 bash tests/servers/rgw-up.sh "$SCRATCH/rgw" "$RGW_PORT" | grep -v SECRET
 bash tests/servers/s3sfs-up.sh "$SCRATCH/s3sfs" "$S3SFS_PORT" | grep -v SECRET
+bash tests/servers/garage-up.sh "$SCRATCH/garage" "$GARAGE_PORT" | grep -v SECRET
 
-step "seed the test bucket (boto3)"
-for s in rgw s3sfs; do
-  ( set +x; . "$SCRATCH/$s/credentials.env"; python3 tests/servers/seed_hard.py "$S3_ENDPOINT" itest ) 2>&1 |
-    sed "s/^/[$s] /"
+step "seed the test bucket, and record what each server holds"
+spec=
+for s in "${SERVERS[@]}"; do
+  ( set +x; . "$SCRATCH/$s/credentials.env"
+    python3 tests/servers/seed_hard.py "$S3_ENDPOINT" itest "$SCRATCH/$s/manifest.json" ) 2>&1 | sed "s/^/[$s] /"
+  spec="$spec$s=$SCRATCH/$s;"
 done
 
 step "lint"
 cargo fmt --check
 cargo clippy --locked --all-targets -- -D warnings
+cargo clippy --locked --no-default-features --all-targets -- -D warnings
+
+step "build without the simulator"
+cargo build --locked --no-default-features
 
 step "cargo test"
-export S3META_TEST_SERVERS="rgw=$SCRATCH/rgw/credentials.env;s3sfs=$SCRATCH/s3sfs/credentials.env"
-export S3META_REQUIRE_SERVERS=1
-cargo test --locked "$@"
+export S3META_TEST_SERVERS="$spec"
+export S3META_REQUIRE_SERVERS=rgw,s3sfs,garage
+cargo test --locked "$@" -- --include-ignored

@@ -28,7 +28,8 @@ pub fn is_never_raw(c: char) -> bool {
 }
 
 /// Walks `bytes` as runs of plain ASCII (`is_plain`), then single characters, then invalid UTF-8
-/// sequences, so that the common case, a plain ASCII key, is copied in one go.
+/// sequences, so that the common case, a plain ASCII key, is copied in one go. Linear: each character
+/// is decoded from at most four bytes, never by validating the rest of the input.
 fn walk_text(
     bytes: &[u8],
     is_plain: impl Fn(u8) -> bool,
@@ -44,7 +45,13 @@ fn walk_text(
             .unwrap_or(rest.len());
         out.extend_from_slice(&rest[..plain]);
         rest = &rest[plain..];
-        let Some(chunk) = rest.utf8_chunks().next() else {
+        if rest.is_empty() {
+            break;
+        }
+        // A character is at most four bytes; the window also gives the invalid prefix the way the
+        // whole input would (at most three bytes).
+        let window = &rest[..rest.len().min(4)];
+        let Some(chunk) = window.utf8_chunks().next() else {
             break;
         };
         match chunk.valid().chars().next() {
@@ -257,6 +264,23 @@ mod tests {
         // Cut between characters or escapes, never inside one.
         assert_eq!(terminal_text("ééééé".as_bytes(), 5), "éé…");
         assert_eq!(terminal_text(b"ab\x1bcd", 5), "ab…");
+    }
+
+    #[test]
+    fn escaping_is_linear_in_the_input() {
+        // Each of these made the encoders validate the rest of the input at every escaped character.
+        for unit in ["=?a?b?x", "é", "\u{202E}", "\\"] {
+            let big: Vec<u8> = unit.bytes().cycle().take(1 << 20).collect();
+            let mut out = Vec::new();
+            push_escaped_text(&mut out, &big, true);
+            push_json_string(&mut out, &big);
+            assert!(out.len() >= 2 * big.len());
+        }
+        // Invalid sequences come out as the whole input would give them.
+        assert_eq!(
+            text(b"a\xe2\x82A\xf0\x9f\x90"),
+            "a\\xE2\\x82A\\xF0\\x9F\\x90"
+        );
     }
 
     #[test]

@@ -105,9 +105,12 @@ pub enum Hint {
     ServerHealth,
 }
 
-/// The hint for an error: by its code first, else by its status.
-pub fn hint(status: u16, code: Option<&str>) -> Hint {
+/// The hint for an error: by its code first, else by its status. Some servers (Garage) answer a wrong
+/// secret with `AccessDenied` and a message about the signature: that message points at the secret.
+pub fn hint(status: u16, code: Option<&str>, message: Option<&str>) -> Hint {
+    let about_signature = message.is_some_and(|m| m.to_ascii_lowercase().contains("signature"));
     match code {
+        Some("AccessDenied") if about_signature => Hint::SecretKey,
         Some("NoSuchBucket") => Hint::BucketAndEndpoint,
         Some("AccessDenied") | Some("AllAccessDisabled") => Hint::Permissions,
         Some("InvalidAccessKeyId") => Hint::AccessKeyId,
@@ -147,6 +150,27 @@ mod tests {
         assert!(is_throttling(200, Some("SlowDown")));
         assert!(!is_throttling(503, Some("ServiceUnavailable")));
         assert!(!is_throttling(500, None));
+    }
+
+    #[test]
+    fn hints() {
+        assert_eq!(
+            hint(403, Some("AccessDenied"), Some("Access Denied")),
+            Hint::Permissions
+        );
+        assert_eq!(
+            hint(
+                403,
+                Some("AccessDenied"),
+                Some("Forbidden: Invalid signature")
+            ),
+            Hint::SecretKey
+        );
+        assert_eq!(hint(403, None, None), Hint::Credentials);
+        assert_eq!(
+            hint(404, Some("NoSuchBucket"), None),
+            Hint::BucketAndEndpoint
+        );
     }
 
     #[test]

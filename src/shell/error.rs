@@ -232,7 +232,7 @@ impl fmt::Display for Error {
                     f,
                     "{op} {verb} {} ({})",
                     status_text(*status),
-                    hint_text(s3error::hint(*status, None))
+                    hint_text(s3error::hint(*status, None, None))
                 )
             }
             Error::Status { op, status, s3: Some(err) } => {
@@ -249,7 +249,11 @@ impl fmt::Display for Error {
                 if let Some(region) = err.other("Region") {
                     write!(f, " [server says region \"{}\"]", server_text(region))?;
                 }
-                write!(f, " — {}", hint_text(s3error::hint(*status, code)))
+                write!(
+                    f,
+                    " — {}",
+                    hint_text(s3error::hint(*status, code, err.message.as_deref()))
+                )
             }
             Error::Timeout { op, phase, after } => {
                 let secs = after.as_secs_f64();

@@ -95,6 +95,10 @@ impl ConnectionPool {
     /// opened by `connector`. `host` is the `Host` of the requests to come. A response whose status line
     /// and headers take more than `max_header_bytes` (at least [`MIN_HEADER_BYTES`]) is an error: every
     /// connection's read buffer may grow to that size.
+    pub(crate) fn max_header_bytes(&self) -> usize {
+        self.inner.max_header_bytes
+    }
+
     pub(crate) fn new(
         host: &str,
         connector: Connector,
@@ -105,6 +109,7 @@ impl ConnectionPool {
         let mut builder = http1::Builder::new();
         builder
             .max_headers(MAX_RESPONSE_HEADERS)
+            .max_header_size(max_header_bytes)
             .max_buf_size(max_header_bytes);
         let inner = PoolInner {
             state: Mutex::new(PoolState::default()),

@@ -181,6 +181,20 @@ impl S3Client {
         match resp.status().as_u16() {
             200 => {
                 let headers = resp.headers();
+                // hyper refuses a head larger than its buffer only when it arrives in parts; one that
+                // fits a single read passes, so the limit is checked here too.
+                let head_bytes: usize = headers
+                    .iter()
+                    .map(|(n, v)| n.as_str().len() + v.len() + 4)
+                    .sum();
+                if head_bytes > self.heads.max_header_bytes() {
+                    return Err(Error::BadResponse {
+                        op,
+                        problem: BadResponse::HeadTooLarge {
+                            limit: self.heads.max_header_bytes(),
+                        },
+                    });
+                }
                 let metadata =
                     metadata::from_headers(headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())))
                         .map_err(|e| Error::BadResponse {

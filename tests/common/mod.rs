@@ -25,8 +25,8 @@ fn finish(out: Output) -> Run {
     }
 }
 
-/// Runs `s3meta` with `args` and exactly the environment given (nothing inherited but PATH).
-pub fn s3meta(args: &[&str], env: &[(&str, &str)]) -> Run {
+/// The `s3meta` binary with `args` and exactly the environment given (nothing inherited but PATH).
+pub fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3meta"));
     cmd.args(args)
         .env_clear()
@@ -35,7 +35,51 @@ pub fn s3meta(args: &[&str], env: &[(&str, &str)]) -> Run {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    finish(cmd.output().expect("run s3meta"))
+    cmd
+}
+
+/// Runs `s3meta` with `args` and exactly the environment given (nothing inherited but PATH).
+pub fn s3meta(args: &[&str], env: &[(&str, &str)]) -> Run {
+    s3meta_within(args, env, 120)
+}
+
+/// Runs `s3meta`, and fails the test if it has not ended after `secs` seconds (a hang, or work that
+/// grows faster than its input, is a failure, not a slow test).
+pub fn s3meta_within(args: &[&str], env: &[(&str, &str)], secs: u64) -> Run {
+    let mut child = command(args, env)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run s3meta");
+    let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let out_reader = thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = out.read_to_end(&mut b);
+        b
+    });
+    let err_reader = thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = err.read_to_end(&mut b);
+        b
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for s3meta") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("s3meta {args:?} did not end within {secs} s");
+        }
+        thread::sleep(std::time::Duration::from_millis(10));
+    };
+    finish(Output {
+        status,
+        stdout: out_reader.join().unwrap(),
+        stderr: err_reader.join().unwrap(),
+    })
 }
 
 /// A real S3 server started by tests/run.sh.
@@ -45,6 +89,8 @@ pub struct Server {
     pub endpoint: String,
     pub access_key: String,
     pub secret_key: String,
+    /// What tests/servers/seed_hard.py recorded the server holds.
+    pub manifest: std::path::PathBuf,
 }
 
 impl Server {
@@ -76,23 +122,19 @@ fn parse_env_file(path: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The servers named in S3META_TEST_SERVERS (`name=credentials.env;…`). Without it the tests that need
-/// them are skipped — unless S3META_REQUIRE_SERVERS is set, as tests/run.sh does.
+/// The servers tests/run.sh started: `S3META_TEST_SERVERS` is `name=DIR;…`, each DIR holding the
+/// server's `credentials.env` and the seed's `manifest.json`; `S3META_REQUIRE_SERVERS` (`rgw,s3sfs,…`)
+/// names the ones that must be there. The tests that call this are `#[ignore]`d, so that a plain
+/// `cargo test` shows them as ignored; run with `--include-ignored` and no servers, they fail.
 pub fn servers() -> Vec<Server> {
     let spec = std::env::var("S3META_TEST_SERVERS").unwrap_or_default();
-    if spec.is_empty() {
-        assert!(
-            std::env::var_os("S3META_REQUIRE_SERVERS").is_none(),
-            "S3META_REQUIRE_SERVERS is set but S3META_TEST_SERVERS is empty"
-        );
-        eprintln!("skipped: no real S3 servers (run tests/run.sh)");
-        return Vec::new();
-    }
-    spec.split(';')
+    let found: Vec<Server> = spec
+        .split(';')
         .filter(|s| !s.is_empty())
         .map(|item| {
-            let (name, file) = item.split_once('=').expect("name=file");
-            let vars = parse_env_file(Path::new(file));
+            let (name, dir) = item.split_once('=').expect("name=DIR");
+            let dir = Path::new(dir);
+            let vars = parse_env_file(&dir.join("credentials.env"));
             let get = |k: &str| {
                 vars.iter()
                     .find(|(n, _)| n == k)
@@ -104,9 +146,20 @@ pub fn servers() -> Vec<Server> {
                 endpoint: get("S3_ENDPOINT"),
                 access_key: get("AWS_ACCESS_KEY_ID"),
                 secret_key: get("AWS_SECRET_ACCESS_KEY"),
+                manifest: dir.join("manifest.json"),
             }
         })
-        .collect()
+        .collect();
+    let required =
+        std::env::var("S3META_REQUIRE_SERVERS").unwrap_or_else(|_| "rgw,s3sfs,garage".into());
+    for name in required.split(',').filter(|n| !n.is_empty()) {
+        assert!(
+            found.iter().any(|s| s.name == name),
+            "the {name} server is required but not in S3META_TEST_SERVERS={spec:?}: run tests/run.sh"
+        );
+    }
+    assert!(!found.is_empty(), "no real S3 servers: run tests/run.sh");
+    found
 }
 
 /// A request as the scripted server saw it.
@@ -114,6 +167,17 @@ pub fn servers() -> Vec<Server> {
 pub struct SeenRequest {
     pub method: String,
     pub target: String,
+    /// Header names lower-cased, values as sent.
+    pub headers: Vec<(String, String)>,
+}
+
+impl SeenRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// What the scripted server does with one request.
@@ -183,6 +247,7 @@ fn serve(stream: TcpStream, handler: &dyn Fn(&SeenRequest) -> Reply, count: &Ato
         let method = parts.next().unwrap_or("").to_string();
         let target = parts.next().unwrap_or("").to_string();
         let mut content_length = 0usize;
+        let mut headers = Vec::new();
         loop {
             let mut h = String::new();
             if reader.read_line(&mut h).unwrap_or(0) == 0 {
@@ -195,6 +260,7 @@ fn serve(stream: TcpStream, handler: &dyn Fn(&SeenRequest) -> Reply, count: &Ato
                 if n.eq_ignore_ascii_case("content-length") {
                     content_length = v.trim().parse().unwrap_or(0);
                 }
+                headers.push((n.trim().to_ascii_lowercase(), v.trim().to_string()));
             }
         }
         let mut body = vec![0; content_length];
@@ -203,6 +269,7 @@ fn serve(stream: TcpStream, handler: &dyn Fn(&SeenRequest) -> Reply, count: &Ato
         let req = SeenRequest {
             method: method.clone(),
             target,
+            headers,
         };
         match handler(&req) {
             Reply::Close => return,
