@@ -40,7 +40,7 @@ OPTIONS:
         --max-keys N           LIST page size, 1 to 1000 [default: 1000]
         --timeout SECONDS      per-request timeout [default: 30]
         --retries N            attempts per request, the first included [default: 5]
-        --max-header-bytes N   largest HEAD response head accepted, 8192 to 16777216 [default: 65536]
+        --max-header-bytes N   largest HEAD response head accepted, 8192 to 16777216 [default: 32768]
         --progress WHEN        never | always | auto (auto: when stderr is a terminal) [default: auto]
 
 Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, else the profile

@@ -8,16 +8,67 @@ pub const MISSING_META: &str = "x-amz-missing-meta";
 
 /// An object's user metadata: names lower-cased without `x-amz-meta-`, sorted; values decoded to bytes
 /// (UTF-8 in practice, but a server can send anything, and nothing is dropped).
+///
+/// Kept in three buffers (names back to back, values back to back, where each ends) rather than a
+/// string per name and a vector per value: a server may send hundreds of tiny entries, and each would
+/// cost two allocations and their overhead, many times the bytes themselves.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ObjectMetadata {
-    pub entries: Vec<(String, Vec<u8>)>,
+    names: String,
+    values: Vec<u8>,
+    /// Where each entry's name ends in `names` and its value in `values`.
+    ends: Vec<(u32, u32)>,
     /// `x-amz-missing-meta`: how many entries the server could not send as headers.
     pub missing: Option<u64>,
 }
 
 impl ObjectMetadata {
+    /// Metadata with these entries, in the order given (the caller sorts them).
+    pub fn from_entries<'a>(entries: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Self {
+        let mut m = ObjectMetadata::default();
+        for (name, value) in entries {
+            m.names.push_str(name);
+            m.values.extend_from_slice(value);
+            m.end_entry();
+        }
+        m
+    }
+
+    fn end_entry(&mut self) {
+        // A HEAD's headers are bounded far below 4 GiB.
+        self.ends
+            .push((self.names.len() as u32, self.values.len() as u32));
+    }
+
+    /// No entries, and no `x-amz-missing-meta`.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty() && self.missing.is_none()
+        self.ends.is_empty() && self.missing.is_none()
+    }
+
+    /// How many entries.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The entries, as (name, value), sorted by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
+        let mut start = (0, 0);
+        self.ends.iter().map(move |&(n, v)| {
+            let (n, v) = (n as usize, v as usize);
+            let entry = (&self.names[start.0..n], &self.values[start.1..v]);
+            start = (n, v);
+            entry
+        })
+    }
+
+    /// The value of one entry.
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// The bytes it holds on the heap.
+    pub fn heap_bytes(&self) -> usize {
+        self.names.capacity() + self.values.capacity() + self.ends.capacity() * 8
     }
 }
 
@@ -37,31 +88,46 @@ impl std::fmt::Display for BadMissingMeta {
 
 /// Collects metadata from response headers given as (lower-case name, raw value). A name sent twice is
 /// combined into one comma-separated value, as S3 itself does. Linear in the headers (after a sort):
-/// a server may send thousands.
+/// a server may send hundreds.
 pub fn from_headers<'a>(
     headers: impl IntoIterator<Item = (&'a str, &'a [u8])>,
 ) -> Result<ObjectMetadata, BadMissingMeta> {
     let mut meta = ObjectMetadata::default();
+    let mut found: Vec<(&str, &[u8])> = Vec::new();
     for (name, value) in headers {
         if let Some(short) = name.strip_prefix(META_PREFIX) {
-            meta.entries
-                .push((short.to_ascii_lowercase(), decode_rfc2047(value)));
+            found.push((short, value));
         } else if name == MISSING_META {
             let text = std::str::from_utf8(value).unwrap_or("").trim();
             let n = text.parse().map_err(|_| BadMissingMeta(value.to_vec()))?;
             meta.missing = Some(n);
         }
     }
-    // Stable: values of a repeated name stay in the order they came.
-    meta.entries.sort_by(|a, b| a.0.cmp(&b.0));
-    meta.entries.dedup_by(|later, earlier| {
-        if later.0 != earlier.0 {
-            return false;
+    if found.is_empty() {
+        return Ok(meta);
+    }
+    // Stable: values of a repeated name stay in the order they came. Names compare lower-cased.
+    fn lower(s: &str) -> impl Iterator<Item = u8> + '_ {
+        s.bytes().map(|b| b.to_ascii_lowercase())
+    }
+    found.sort_by(|a, b| lower(a.0).cmp(lower(b.0)));
+    meta.names.reserve(found.iter().map(|(n, _)| n.len()).sum());
+    meta.values
+        .reserve(found.iter().map(|(_, v)| v.len() + 1).sum());
+    let mut previous: Option<&str> = None;
+    for (name, value) in found {
+        let repeated = previous.is_some_and(|p| p.eq_ignore_ascii_case(name));
+        if repeated {
+            meta.ends.pop();
+            meta.values.push(b',');
+        } else {
+            meta.names
+                .extend(name.chars().map(|c| c.to_ascii_lowercase()));
         }
-        earlier.1.push(b',');
-        earlier.1.append(&mut later.1);
-        true
-    });
+        decode_rfc2047_into(value, &mut meta.values);
+        meta.end_entry();
+        previous = Some(name);
+    }
     Ok(meta)
 }
 
@@ -74,10 +140,17 @@ fn is_space(b: u8) -> bool {
 /// A word that is malformed or in a charset we cannot convert is kept as it is. Linear time in the
 /// length of the value, and no limit on a word's length (RFC 2047's 75 is not what every server keeps to).
 pub fn decode_rfc2047(raw: &[u8]) -> Vec<u8> {
-    if !raw.windows(2).any(|w| w == b"=?") {
-        return raw.to_vec();
-    }
     let mut out = Vec::with_capacity(raw.len());
+    decode_rfc2047_into(raw, &mut out);
+    out
+}
+
+/// [`decode_rfc2047`], appending to `out`.
+pub fn decode_rfc2047_into(raw: &[u8], out: &mut Vec<u8>) {
+    if !raw.windows(2).any(|w| w == b"=?") {
+        out.extend_from_slice(raw);
+        return;
+    }
     let mut i = 0;
     let mut after_word = false;
     let mut pending_space: &[u8] = &[];
@@ -113,7 +186,6 @@ pub fn decode_rfc2047(raw: &[u8]) -> Vec<u8> {
         i += 1;
     }
     out.extend_from_slice(pending_space);
-    out
 }
 
 /// Decodes one encoded word at the start of `s`; returns the bytes (as UTF-8) and the length consumed.
@@ -242,14 +314,13 @@ mod tests {
             ("x-amz-missing-meta", b"2"),
         ];
         let m = from_headers(h).unwrap();
-        assert_eq!(
-            m.entries,
-            vec![
-                ("a".to_string(), "ö".as_bytes().to_vec()),
-                ("b".to_string(), b"2,3".to_vec())
-            ]
-        );
+        let entries: Vec<(&str, &[u8])> = m.iter().collect();
+        assert_eq!(entries, vec![("a", "ö".as_bytes()), ("b", &b"2,3"[..])]);
+        assert_eq!(m.get("b"), Some(&b"2,3"[..]));
         assert_eq!(m.missing, Some(2));
+        // Names sent with capitals are the same names.
+        let m = from_headers([("x-amz-meta-Case", &b"1"[..]), ("x-amz-meta-case", b"2")]).unwrap();
+        assert_eq!(m.iter().collect::<Vec<_>>(), vec![("case", &b"1,2"[..])]);
         assert!(from_headers([("x-amz-missing-meta", &b"x\x1b"[..])])
             .unwrap_err()
             .to_string()
@@ -286,8 +357,8 @@ mod tests {
             })
             .collect();
         let m = from_headers(h).unwrap();
-        assert_eq!(m.entries.len(), 2);
-        assert!(m.entries[0].1.starts_with(b"0,2,4,"));
-        assert!(m.entries[1].1.starts_with(b"1,3,5,"));
+        assert_eq!(m.len(), 2);
+        assert!(m.get("a").unwrap().starts_with(b"0,2,4,"));
+        assert!(m.get("b").unwrap().starts_with(b"1,3,5,"));
     }
 }

@@ -92,7 +92,7 @@ fn push_json_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
 /// The metadata as a JSON object `{"name":"value",…}`.
 fn push_json_metadata(out: &mut Vec<u8>, meta: &ObjectMetadata) {
     out.push(b'{');
-    for (i, (name, value)) in meta.entries.iter().enumerate() {
+    for (i, (name, value)) in meta.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
@@ -124,7 +124,6 @@ fn encode_jsonl(r: &Record<'_>, out: &mut Vec<u8>) {
     push_json_metadata(out, r.metadata);
     let mut binary = r
         .metadata
-        .entries
         .iter()
         .filter(|(_, v)| std::str::from_utf8(v).is_err())
         .peekable();
@@ -151,7 +150,7 @@ fn encode_jsonl(r: &Record<'_>, out: &mut Vec<u8>) {
 fn encode_text(r: &Record<'_>, out: &mut Vec<u8>) {
     push_escaped_text(out, r.key, true);
     out.push(b'\t');
-    for (i, (name, value)) in r.metadata.entries.iter().enumerate() {
+    for (i, (name, value)) in r.metadata.iter().enumerate() {
         if i > 0 {
             out.push(b';');
         }
@@ -223,13 +222,9 @@ mod tests {
     use crate::core::escape::unescape_text;
 
     fn meta(entries: &[(&str, &[u8])], missing: Option<u64>) -> ObjectMetadata {
-        ObjectMetadata {
-            entries: entries
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_vec()))
-                .collect(),
-            missing,
-        }
+        let mut m = ObjectMetadata::from_entries(entries.iter().copied());
+        m.missing = missing;
+        m
     }
 
     fn line(format: Format, key: &[u8], m: &ObjectMetadata) -> String {
@@ -404,10 +399,9 @@ mod tests {
                     (name, rng.bytes(20))
                 })
                 .collect();
-            let m = ObjectMetadata {
-                entries,
-                missing: None,
-            };
+            let m = ObjectMetadata::from_entries(
+                entries.iter().map(|(n, v)| (n.as_str(), v.as_slice())),
+            );
             let time = String::from_utf8_lossy(&rng.bytes(12)).into_owned();
             let etag = String::from_utf8_lossy(&rng.bytes(12)).into_owned();
             let r = Record {
@@ -446,9 +440,8 @@ mod tests {
                     .collect()
             };
             let expected: Vec<(Vec<u8>, Vec<u8>)> = m
-                .entries
                 .iter()
-                .map(|(n, v)| (n.as_bytes().to_vec(), v.clone()))
+                .map(|(n, v)| (n.as_bytes().to_vec(), v.to_vec()))
                 .collect();
             assert_eq!(parsed, expected);
 
@@ -468,8 +461,8 @@ mod tests {
             assert_eq!(fields[1], r.size.unwrap().to_string().as_bytes());
             let json: serde_json::Value = serde_json::from_slice(&fields[4]).unwrap();
             let obj = json.as_object().unwrap();
-            assert_eq!(obj.len(), m.entries.len());
-            for (n, v) in &m.entries {
+            assert_eq!(obj.len(), m.len());
+            for (n, v) in m.iter() {
                 assert_eq!(obj[n], String::from_utf8_lossy(v).as_ref());
             }
         }

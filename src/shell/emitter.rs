@@ -176,10 +176,7 @@ mod tests {
                 ..Default::default()
             },
             outcome: HeadOutcome::Found(
-                ObjectMetadata {
-                    entries: vec![("m".into(), value.as_bytes().to_vec())],
-                    missing: None,
-                },
+                ObjectMetadata::from_entries([("m", value.as_bytes())]),
                 None,
             ),
         }

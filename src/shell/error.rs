@@ -48,7 +48,7 @@ pub enum BadResponse {
     NotAListing(XmlError),
     /// A body larger than a page of the size asked for can be.
     BodyTooLarge { limit: usize },
-    /// Status line and headers larger than allowed (`--max-header-bytes`).
+    /// Status line and headers larger than allowed, or too many headers (`--max-header-bytes`).
     HeadTooLarge { limit: usize },
     /// An `x-amz-missing-meta` that is not a number.
     Metadata(BadMissingMeta),
@@ -284,7 +284,8 @@ impl fmt::Display for Error {
                 ),
                 BadResponse::HeadTooLarge { limit } => write!(
                     f,
-                    "{op} answered with headers larger than {limit} bytes (see --max-header-bytes)"
+                    "{op} answered with headers larger than {limit} bytes or more than {} of them (see --max-header-bytes)",
+                    super::pool::max_response_headers(*limit)
                 ),
                 BadResponse::Metadata(e) => write!(f, "{op}: {e}"),
             },

@@ -36,17 +36,16 @@ impl Finished {
     pub(crate) fn weight(&self) -> usize {
         let fixed = std::mem::size_of::<Finished>();
         let e = &self.entry;
-        let listed = e.key.len()
-            + e.other_reading.as_ref().map_or(0, Vec::len)
-            + e.etag.as_ref().map_or(0, String::len)
-            + e.last_modified.as_ref().map_or(0, String::len);
+        let listed = e.key.capacity()
+            + e.other_reading.as_ref().map_or(0, Vec::capacity)
+            + e.etag.as_ref().map_or(0, String::capacity)
+            + e.last_modified.as_ref().map_or(0, String::capacity)
+            + e.storage_class.as_ref().map_or(0, String::capacity)
+            + e.owner_id.as_ref().map_or(0, String::capacity)
+            + e.owner_display_name.as_ref().map_or(0, String::capacity);
         let found = match &self.outcome {
             HeadOutcome::Found(meta, etag) => {
-                meta.entries
-                    .iter()
-                    .map(|(n, v)| n.len() + v.len() + 48)
-                    .sum::<usize>()
-                    + etag.as_ref().map_or(0, String::len)
+                meta.heap_bytes() + etag.as_ref().map_or(0, String::len)
             }
             HeadOutcome::Vanished => 0,
             HeadOutcome::Failed(_) => 128,

@@ -27,9 +27,16 @@ use super::error::{BadResponse, Error, Operation};
 use super::lock;
 use crate::core::request::HttpRequest;
 
-/// How many response headers we accept: objects may carry 100+ metadata entries (RGW allows it; an SDK
-/// with hyper's default limit of 100 fails on them). Their bytes are bounded by the pool's header limit.
-const MAX_RESPONSE_HEADERS: usize = 4096;
+/// How many response headers are accepted: one per this many bytes of the header limit (256 for the
+/// default 32 KiB), at least hyper's default of 100. Objects may carry 100+ metadata entries (RGW allows
+/// it; an SDK with hyper's default fails on them), but each parsed header costs about 100 bytes beside
+/// its text, so a limit in bytes alone would let tiny headers cost four times as much.
+const HEADER_BYTES_PER_HEADER: usize = 128;
+
+/// The most response headers accepted with a header limit of `max_header_bytes`.
+pub(crate) fn max_response_headers(max_header_bytes: usize) -> usize {
+    (max_header_bytes / HEADER_BYTES_PER_HEADER).clamp(100, 8192)
+}
 /// The smallest header limit hyper takes.
 pub(crate) const MIN_HEADER_BYTES: usize = 8192;
 /// Below the idle timeouts of S3 servers (AWS closes idle connections after about 20 s, some stores
@@ -108,7 +115,7 @@ impl ConnectionPool {
         let max_header_bytes = max_header_bytes.max(MIN_HEADER_BYTES);
         let mut builder = http1::Builder::new();
         builder
-            .max_headers(MAX_RESPONSE_HEADERS)
+            .max_headers(max_response_headers(max_header_bytes))
             .max_header_size(max_header_bytes)
             .max_buf_size(max_header_bytes);
         let inner = PoolInner {

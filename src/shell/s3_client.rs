@@ -187,12 +187,11 @@ impl S3Client {
                     .iter()
                     .map(|(n, v)| n.as_str().len() + v.len() + 4)
                     .sum();
-                if head_bytes > self.heads.max_header_bytes() {
+                let limit = self.heads.max_header_bytes();
+                if head_bytes > limit || headers.len() > super::pool::max_response_headers(limit) {
                     return Err(Error::BadResponse {
                         op,
-                        problem: BadResponse::HeadTooLarge {
-                            limit: self.heads.max_header_bytes(),
-                        },
+                        problem: BadResponse::HeadTooLarge { limit },
                     });
                 }
                 let metadata =

@@ -24,8 +24,9 @@ pub const DEFAULT_CONCURRENCY: usize = 256;
 pub const DEFAULT_MAX_KEYS: u32 = 1000;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The largest HEAD response head accepted by default: far above what S3 stores allow (AWS: 2 KB of
-/// user metadata), and every connection's read buffer can grow to it, so `-j` × this bounds them.
-pub const DEFAULT_MAX_HEADER_BYTES: usize = 64 << 10;
+/// user metadata in request headers of at most 8 KB). Every connection's read buffer can grow to about
+/// twice this, so it sets what `-j` connections can hold (docs/BENCHMARKS.md, "hostile servers").
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 32 << 10;
 /// What finished records may weigh while they wait for a slower one before them.
 pub const DEFAULT_WINDOW_BYTES: usize = 32 << 20;
 

@@ -282,10 +282,7 @@ mod tests {
             if first {
                 self.first_done.store(true, Ordering::SeqCst);
             }
-            let meta = ObjectMetadata {
-                entries: vec![("v".into(), vec![b'x'; self.value_bytes])],
-                missing: None,
-            };
+            let meta = ObjectMetadata::from_entries([("v", &vec![b'x'; self.value_bytes][..])]);
             Finished {
                 entry,
                 outcome: HeadOutcome::Found(meta, None),
