@@ -50,7 +50,7 @@ pub struct ListEntry {
     pub owner_id: Option<String>,
     pub owner_display_name: Option<String>,
     /// Why this entry cannot be used as it is; it is then reported as failed, not looked up.
-    pub problem: Option<EntryProblem>,
+    pub problem: Option<Box<EntryProblem>>,
 }
 
 impl ListEntry {
@@ -215,23 +215,15 @@ pub fn parse_list_page(xml: &[u8]) -> Result<ListPage, XmlError> {
     parse_list_page_at_most(xml, usize::MAX)
 }
 
-/// An entry being read: its fields as they come, checked when it closes.
-#[derive(Default)]
-struct RawEntry {
-    key: Option<Vec<u8>>,
-    entry: ListEntry,
-}
-
-impl RawEntry {
-    fn text(&mut self, field: &'static str, text: &[u8]) -> Option<String> {
-        match String::from_utf8(text.to_vec()) {
-            Ok(s) => Some(s),
-            Err(_) => {
-                self.entry
-                    .problem
-                    .get_or_insert(EntryProblem::NotUtf8(field));
-                None
-            }
+/// A text field of an entry: UTF-8, or the entry's problem.
+fn entry_text(entry: &mut ListEntry, field: &'static str, text: &[u8]) -> Option<String> {
+    match String::from_utf8(text.to_vec()) {
+        Ok(s) => Some(s),
+        Err(_) => {
+            entry
+                .problem
+                .get_or_insert(Box::new(EntryProblem::NotUtf8(field)));
+            None
         }
     }
 }
@@ -240,11 +232,13 @@ impl RawEntry {
 /// `CommonPrefixes` together, as `MaxKeys` counts them) as soon as it sees one too many.
 pub fn parse_list_page_at_most(xml: &[u8], max_entries: usize) -> Result<ListPage, XmlError> {
     let mut page = ListPage::default();
-    // Texts that may need decoding, read once EncodingType is known (MinIO sends it last).
-    let mut raw_entries: Vec<RawEntry> = Vec::new();
+    // Entries are built in place; a key holds its text as sent until EncodingType is known (MinIO
+    // sends it last), and is read then.
+    page.contents.reserve(max_entries.min(1000));
     let mut raw_prefixes: Vec<Vec<u8>> = Vec::new();
     let mut raw_top: [Option<Vec<u8>>; 5] = Default::default(); // prefix, delimiter, start-after, marker, next-marker
-    let mut current: Option<RawEntry> = None;
+    let mut in_contents = false;
+    let mut saw_key = false;
     let mut root_checked = false;
     walk(xml, |step| {
         match step {
@@ -259,19 +253,25 @@ pub fn parse_list_page_at_most(xml: &[u8], max_entries: usize) -> Result<ListPag
                     }
                 }
                 if path.len() == 2 && matches!(path.get(1), "Contents" | "CommonPrefixes") {
-                    if raw_entries.len() + raw_prefixes.len() >= max_entries {
+                    if page.contents.len() + raw_prefixes.len() >= max_entries {
                         return Err(XmlError(format!(
                             "the page holds more than the {max_entries} entries asked for"
                         )));
                     }
                     if path.get(1) == "Contents" {
-                        current = Some(RawEntry::default());
+                        page.contents.push(ListEntry::default());
+                        (in_contents, saw_key) = (true, false);
                     }
                 }
             }
             Step::Close { path, text } => match path.len() {
                 2 => match path.get(1) {
-                    "Contents" => raw_entries.extend(current.take()),
+                    "Contents" => {
+                        if let (false, Some(entry)) = (saw_key, page.contents.last_mut()) {
+                            entry.problem = Some(Box::new(EntryProblem::NoKey));
+                        }
+                        in_contents = false;
+                    }
                     "Name" => page.name = Some(page_text("Name", text)?),
                     "EncodingType" => page.encoding_type = Some(page_text("EncodingType", text)?),
                     "Prefix" => raw_top[0] = Some(text.to_vec()),
@@ -291,36 +291,51 @@ pub fn parse_list_page_at_most(xml: &[u8], max_entries: usize) -> Result<ListPag
                     "IsTruncated" => page.is_truncated = parse_bool("IsTruncated", text)?,
                     _ => {}
                 },
-                3 => match (path.get(1), path.get(2), current.as_mut()) {
-                    ("Contents", "Key", Some(raw)) => raw.key = Some(text.to_vec()),
-                    ("Contents", "LastModified", Some(raw)) => {
-                        raw.entry.last_modified = raw.text("LastModified", text)
-                    }
-                    ("Contents", "ETag", Some(raw)) => raw.entry.etag = raw.text("ETag", text),
-                    ("Contents", "Size", Some(raw)) => match number(text) {
-                        Some(n) => raw.entry.size = Some(n),
-                        None => {
-                            raw.entry.problem.get_or_insert(EntryProblem::NotANumber(
-                                "Size",
-                                text[..text.len().min(64)].to_vec(),
-                            ));
+                3 if path.get(1) == "CommonPrefixes" && path.get(2) == "Prefix" => {
+                    raw_prefixes.push(text.to_vec());
+                }
+                3 if in_contents => {
+                    let Some(entry) = page.contents.last_mut() else {
+                        return Ok(());
+                    };
+                    match path.get(2) {
+                        "Key" => {
+                            entry.key = text.to_vec();
+                            saw_key = true;
                         }
-                    },
-                    ("Contents", "StorageClass", Some(raw)) => {
-                        raw.entry.storage_class = raw.text("StorageClass", text)
+                        "LastModified" => {
+                            entry.last_modified = entry_text(entry, "LastModified", text)
+                        }
+                        "ETag" => entry.etag = entry_text(entry, "ETag", text),
+                        "Size" => match number(text) {
+                            Some(n) => entry.size = Some(n),
+                            None => {
+                                entry
+                                    .problem
+                                    .get_or_insert(Box::new(EntryProblem::NotANumber(
+                                        "Size",
+                                        text[..text.len().min(64)].to_vec(),
+                                    )));
+                            }
+                        },
+                        "StorageClass" => {
+                            entry.storage_class = entry_text(entry, "StorageClass", text)
+                        }
+                        _ => {}
                     }
-                    ("CommonPrefixes", "Prefix", _) => raw_prefixes.push(text.to_vec()),
-                    _ => {}
-                },
-                4 => match (path.get(1), path.get(2), path.get(3), current.as_mut()) {
-                    ("Contents", "Owner", "ID", Some(raw)) => {
-                        raw.entry.owner_id = raw.text("Owner/ID", text)
+                }
+                4 if in_contents && path.get(2) == "Owner" => {
+                    let Some(entry) = page.contents.last_mut() else {
+                        return Ok(());
+                    };
+                    match path.get(3) {
+                        "ID" => entry.owner_id = entry_text(entry, "Owner/ID", text),
+                        "DisplayName" => {
+                            entry.owner_display_name = entry_text(entry, "Owner/DisplayName", text)
+                        }
+                        _ => {}
                     }
-                    ("Contents", "Owner", "DisplayName", Some(raw)) => {
-                        raw.entry.owner_display_name = raw.text("Owner/DisplayName", text)
-                    }
-                    _ => {}
-                },
+                }
                 // The root, and anything deeper than S3 ever sends.
                 _ => {}
             },
@@ -338,19 +353,13 @@ pub fn parse_list_page_at_most(xml: &[u8], max_entries: usize) -> Result<ListPag
             text
         }
     };
-    page.contents.reserve(raw_entries.len());
-    for raw in raw_entries {
-        let mut entry = raw.entry;
-        match raw.key {
-            None => {
-                entry.problem = Some(EntryProblem::NoKey);
-            }
-            Some(text) if says_url => {
+    if says_url {
+        for entry in page.contents.iter_mut() {
+            if entry.problem.as_deref() != Some(&EntryProblem::NoKey) {
+                let text = std::mem::take(&mut entry.key);
                 (entry.key, entry.reading, entry.other_reading) = read_key(text);
             }
-            Some(text) => entry.key = text,
         }
-        page.contents.push(entry);
     }
     if page.contents.iter().any(|e| e.other_reading.is_some()) {
         prefer_readings_that_do_not_collide(&mut page.contents);
@@ -513,7 +522,11 @@ mod tests {
     fn a_bad_entry_is_kept_with_its_problem() {
         let xml = b"<ListBucketResult><Contents><Key>a</Key><Size>-1</Size></Contents><Contents><Key>b</Key><ETag>\xff</ETag><Size>2</Size></Contents><Contents><Size>3</Size></Contents><Contents><Key>c</Key></Contents></ListBucketResult>";
         let page = parse_list_page(xml).unwrap();
-        let problems: Vec<_> = page.contents.iter().map(|e| e.problem.clone()).collect();
+        let problems: Vec<_> = page
+            .contents
+            .iter()
+            .map(|e| e.problem.as_deref().cloned())
+            .collect();
         assert_eq!(
             problems,
             vec![

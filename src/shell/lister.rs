@@ -71,7 +71,7 @@ pub(crate) struct PageChecker {
 }
 
 fn usable(e: &ListEntry) -> bool {
-    e.problem != Some(EntryProblem::NoKey)
+    e.problem.as_deref() != Some(&EntryProblem::NoKey)
 }
 
 impl PageChecker {
@@ -322,7 +322,7 @@ mod tests {
         let mut c = PageChecker::new(None);
         assert!(c.check_entries(&page(&[], Some("x"))).is_ok());
         let mut no_key = page(&["", "a"], None);
-        no_key.contents[0].problem = Some(EntryProblem::NoKey);
+        no_key.contents[0].problem = Some(Box::new(EntryProblem::NoKey));
         assert!(c.check_entries(&no_key).is_ok());
     }
 }

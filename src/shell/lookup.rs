@@ -83,7 +83,7 @@ impl Lookup for S3Client {
         if let Some(problem) = entry.problem.take() {
             return Finished {
                 entry,
-                outcome: HeadOutcome::Failed(Error::BadEntry(problem)),
+                outcome: HeadOutcome::Failed(Error::BadEntry(*problem)),
             };
         }
         let two_readings = entry.other_reading.is_some();
