@@ -48,8 +48,8 @@ pub enum BadResponse {
     NotAListing(XmlError),
     /// A body larger than a page of the size asked for can be.
     BodyTooLarge { limit: usize },
-    /// Status line and headers larger than allowed, or too many headers (`--max-header-bytes`).
-    HeadTooLarge { limit: usize },
+    /// Status line and headers larger than allowed, or more headers (`--max-header-bytes`).
+    HeadTooLarge { limit: usize, max_headers: usize },
     /// An `x-amz-missing-meta` that is not a number.
     Metadata(BadMissingMeta),
 }
@@ -282,10 +282,9 @@ impl fmt::Display for Error {
                     f,
                     "{op} answered with a body larger than {limit} bytes, more than any page of the size asked for"
                 ),
-                BadResponse::HeadTooLarge { limit } => write!(
+                BadResponse::HeadTooLarge { limit, max_headers } => write!(
                     f,
-                    "{op} answered with headers larger than {limit} bytes or more than {} of them (see --max-header-bytes)",
-                    super::pool::max_response_headers(*limit)
+                    "{op} answered with headers larger than {limit} bytes or more than {max_headers} of them (see --max-header-bytes)"
                 ),
                 BadResponse::Metadata(e) => write!(f, "{op}: {e}"),
             },

@@ -4,7 +4,7 @@
 //! one LIST page or one HEAD through the [`retry`] loop; [`lister`], [`scheduler`], [`lookup`] and
 //! [`emitter`] are the pipeline; [`scan`] puts one scan together and says how it ended.
 pub(crate) mod connect;
-pub mod cputime;
+pub(crate) mod cputime;
 pub(crate) mod emitter;
 pub mod error;
 pub(crate) mod lister;
@@ -16,7 +16,7 @@ pub mod retry;
 pub(crate) mod s3_client;
 pub mod scan;
 pub(crate) mod scheduler;
-pub mod terminal;
+pub(crate) mod terminal;
 
 /// Locks a mutex of the shell. Nothing panics while holding one (pushes, pops, counters), so a
 /// poisoned lock is still consistent and is taken as it is.

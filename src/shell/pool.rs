@@ -163,6 +163,7 @@ impl ConnectionPool {
                                 op,
                                 problem: BadResponse::HeadTooLarge {
                                     limit: self.inner.max_header_bytes,
+                                    max_headers: max_response_headers(self.inner.max_header_bytes),
                                 },
                             }
                         } else {

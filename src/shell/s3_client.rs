@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use super::connect::Connector;
 use super::error::{BadResponse, Error, Operation, TimeoutPhase};
 use super::park_delay::ParkDelay;
-use super::pool::{ConnectionPool, Lease};
+use super::pool::{max_response_headers, ConnectionPool, Lease};
 use super::retry::{with_retries, RetryPolicy, SmallRng};
 use crate::core::endpoint::BucketTarget;
 use crate::core::list::{parse_list_page_at_most, ListPage};
@@ -188,10 +188,11 @@ impl S3Client {
                     .map(|(n, v)| n.as_str().len() + v.len() + 4)
                     .sum();
                 let limit = self.heads.max_header_bytes();
-                if head_bytes > limit || headers.len() > super::pool::max_response_headers(limit) {
+                let max_headers = max_response_headers(limit);
+                if head_bytes > limit || headers.len() > max_headers {
                     return Err(Error::BadResponse {
                         op,
-                        problem: BadResponse::HeadTooLarge { limit },
+                        problem: BadResponse::HeadTooLarge { limit, max_headers },
                     });
                 }
                 let metadata =
