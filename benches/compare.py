@@ -2,7 +2,7 @@
 """s3meta side by side with the tools users would otherwise pick, on the same server and bucket.
 
 usage: benches/compare.py [--runs R] [--only garage|sim|memory|curve] [--sim-objects N] [--garage-objects N]
-                          [--tools s3meta,go,...] [--baseline OTHER_S3META]
+                          [--tools s3meta,go,...] [--baseline OTHER_S3META] [--svg DIR]
 
 What it does, in one run (every server on 127.0.0.1, ports below 32768, stopped at the end):
   garage  Garage with N objects (benches/seed.py: 3 metadata pairs each). Every peer, R interleaved
@@ -16,7 +16,9 @@ What it does, in one run (every server on 127.0.0.1, ports below 32768, stopped 
 another s3meta binary (an earlier build) in the same interleaved runs: before/after side by side.
 Figures: wall s, HEAD/s (objects / wall), client CPU µs per HEAD ((user+sys) / objects), peak RSS, and
 each tool's ratios to s3meta, medians of R runs. Every output is compared (sorted) with the expected
-listing; a mismatch is printed as NO and makes the exit status 1.
+listing; a mismatch is printed as NO and makes the exit status 1. With --svg DIR (default docs/), the Garage
+and simulator tables and the concurrency curve are also drawn there as SVG charts (peers-garage.svg,
+peers-sim.svg, concurrency.svg), which the README shows.
 
 Peers (benches/peers/, the case study's designs): python-serial, python-multiproc (boto3), go and go-64
 (aws-sdk-go), rust-sdk and rust-sdk-b64 (aws-sdk-s3), s5cmd, rclone. A peer that is not installed or
@@ -39,6 +41,8 @@ import time
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import svg  # noqa: E402
 REPO = os.path.dirname(HERE)
 S3META = os.path.join(REPO, "target", "release", "s3meta")
 PEER_BIN = os.path.join(REPO, "target", "peers")
@@ -71,8 +75,11 @@ def timed(argv, env, out_path):
         proc = subprocess.Popen(["/usr/bin/time", "-f", "%x %M", "-o", tf] + argv, stdout=out, stderr=err, env=env)
         _, _, ru = os.wait4(proc.pid, 0)
         wall = time.monotonic() - start
-    code, rss = open(tf).read().split()[-2:]
-    return int(code), wall, ru.ru_utime, ru.ru_stime, int(rss)
+    text = open(tf).read()
+    code, rss = text.split()[-2:]
+    # A command killed by a signal: /usr/bin/time says so and gives exit 0; report it as a shell would.
+    killed = re.search(r"terminated by signal (\d+)", text)
+    return (128 + int(killed.group(1)) if killed else int(code)), wall, ru.ru_utime, ru.ru_stime, int(rss)
 
 
 def sorted_lines(path):
@@ -81,6 +88,23 @@ def sorted_lines(path):
 
 
 BASELINE = None  # --baseline: another s3meta binary, run beside this one
+SVG_DIR = None  # --svg: where the charts go
+
+
+def chart_peers(name, title, med, n):
+    """The table of `run_table` as a chart: client CPU per HEAD and wall time, s3meta first."""
+    if not SVG_DIR:
+        return
+    order = ["s3meta"] + sorted((k for k in med if k != "s3meta"), key=lambda k: med[k][1])
+    cpu = [(k, med[k][1] / n * 1e6) for k in order]
+    wall = [(k, med[k][0]) for k in order]
+    path = os.path.join(SVG_DIR, name)
+    note = "median of the interleaved runs; smaller is better"
+    if BASELINE:
+        note += "; s3meta-baseline: the build given with --baseline"
+    svg.bar_chart(path, title, note,
+                  [("client CPU per HEAD", "µs", cpu), ("wall time", "s", wall)])
+    log("wrote " + path)
 
 
 def peers(endpoint, bucket):
@@ -200,13 +224,14 @@ def stop(proc):
 
 
 def start_sim(objects, extra=()):
-    port = free_port(18100)
-    proc = subprocess.Popen([S3META, "sim", "--listen", "127.0.0.1:%d" % port, "--objects", str(objects)] + list(extra),
+    """`s3meta sim` on the first free port of its low range; the endpoint comes from its banner."""
+    proc = subprocess.Popen([S3META, "sim", "--objects", str(objects)] + list(extra),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
-    if "listening on" not in line:
+    m = re.search(r"listening on (\S+)", line)
+    if not m:
         raise SystemExit("s3meta sim did not start: " + line + proc.stderr.read())
-    return proc, "http://127.0.0.1:%d" % port
+    return proc, m.group(1)
 
 
 def sim_env():
@@ -240,6 +265,7 @@ def garage_phase(args, tmp):
             keep = ["s3meta"] + args.tools.split(",")
             tools = {k: v for k, v in tools.items() if k in keep}
         med, ok = run_table("Garage 2.5.0, %d objects, median of %d runs" % (n, args.runs), tools, env, n, expected, args.runs, tmp)
+        chart_peers("peers-garage.svg", "Garage 2.5.0, %d objects" % n, med, n)
         ceiling(env["S3_ENDPOINT"], "bench", "d0/obj000000", env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], n,
                 n / med["s3meta"][0], tmp)
         return ok
@@ -284,6 +310,7 @@ def sim_phase(args, tmp):
                 "object; see the Garage table for all of them); add them with --sim-peers." % ", ".join(keep[1:]))
         med, ok = run_table("`s3meta sim`, %d objects, median of %d runs" % (n, args.runs), tools, env, n, expected, args.runs, tmp, note,
                             server_pid=proc.pid)
+        chart_peers("peers-sim.svg", "s3meta sim, %d objects" % n, med, n)
         ceiling(endpoint, "sim", "d0/d0/obj" + "0" * max(6, len(str(n - 1))), SIM_KEY, SIM_SECRET, min(n, 200000),
                 n / med["s3meta"][0], tmp)
     finally:
@@ -304,6 +331,7 @@ def curve_phase(args, tmp):
         print("\n### HEAD/s against --concurrency: `s3meta sim`, %d objects, 1 ms HEAD latency, median of %d runs\n" % (n, args.runs))
         print("| -j | wall s | HEAD/s | CPU µs/HEAD | peak RSS MiB |")
         print("|---:|---:|---:|---:|---:|")
+        points = []
         for c in (16, 64, 256, 512, 1024):
             rs = []
             for r in range(args.runs):
@@ -312,10 +340,16 @@ def curve_phase(args, tmp):
                                                    "--progress", "never", "-o", "/dev/null"], env, out)
                 rs.append((wall, user + sys_, rss))
             wall = statistics.median(x[0] for x in rs)
+            points.append((c, n / wall))
             print("| %d | %.2f | %.0f | %.1f | %.1f |" % (c, wall, n / wall, statistics.median(x[1] for x in rs) / n * 1e6,
                                                          statistics.median(x[2] for x in rs) / 1024))
     finally:
         stop(proc)
+    if SVG_DIR:
+        path = os.path.join(SVG_DIR, "concurrency.svg")
+        svg.line_chart(path, "HEAD/s against --concurrency", "s3meta sim, %d objects, 1 ms HEAD latency, median of %d runs"
+                       % (n, args.runs), points, "-j (HEADs in flight)", "HEAD/s")
+        log("wrote " + path)
     return True
 
 
@@ -380,9 +414,11 @@ def main():
     ap.add_argument("--tools", help="comma-separated rows of the Garage table to run (s3meta is always one)")
     ap.add_argument("--baseline", help="another s3meta binary to run beside this one (before/after)")
     ap.add_argument("--sim-peers", nargs="*", default=[], help="more peers for the simulator table (go, rust-sdk, s5cmd, rclone, ...)")
+    ap.add_argument("--svg", default=os.path.join(REPO, "docs"), help="where to write the charts ('' for none)")
     args = ap.parse_args()
-    global BASELINE
+    global BASELINE, SVG_DIR
     BASELINE = os.path.abspath(args.baseline) if args.baseline else None
+    SVG_DIR = args.svg or None
     if not os.access("/usr/bin/time", os.X_OK):
         raise SystemExit("needs /usr/bin/time (apt-get install time)")
     log("building s3meta (release)")

@@ -4,6 +4,8 @@
 //! one LIST page or one HEAD through the [`retry`] loop; [`lister`], [`scheduler`], [`lookup`] and
 //! [`emitter`] are the pipeline; [`scan`] puts one scan together and says how it ended.
 pub(crate) mod connect;
+/// CPU time, for the simulator's and the demo's reports.
+#[cfg(feature = "sim")]
 pub(crate) mod cputime;
 pub(crate) mod emitter;
 pub mod error;
