@@ -22,28 +22,16 @@ import argparse
 import asyncio
 import os
 import re
-import socket
 import sys
 import tempfile
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compare import REPO, timed  # noqa: E402
+from compare import REPO, free_port, timed  # noqa: E402
 
 OBJECTS = 10_000
 STALL_SECONDS = 8.0
 PAGE = 1000
-
-
-def free_port(start=23000):
-    for p in range(start, 32000):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", p))
-                return p
-            except OSError:
-                continue
-    raise SystemExit("no free port below 32000")
 
 
 def listing(keys, token=None, truncated=False):
@@ -121,7 +109,7 @@ async def serve(attack, port, ready):
 
 def run_case(binary, case, jobs, extra, tmp):
     attack = Attack(case)
-    port = free_port()
+    port = free_port(23000)
     ready = threading.Event()
     loop = asyncio.new_event_loop()
     def run_server():

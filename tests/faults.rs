@@ -6,24 +6,10 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use common::{head_ok, list_xml, s3meta, Reply, ScriptedServer};
+use common::{head_ok, is_list, list_xml, Reply, ScriptedServer};
 
 fn scan(server: &ScriptedServer, extra: &[&str]) -> common::Run {
-    let mut args = vec![
-        "scan",
-        "s3://bkt",
-        "--endpoint-url",
-        &server.endpoint,
-        "--no-sign-request",
-        "--retries",
-        "3",
-    ];
-    args.extend_from_slice(extra);
-    s3meta(&args, &[])
-}
-
-fn is_list(target: &str) -> bool {
-    target.starts_with("/bkt?")
+    common::scan_scripted(server, 3, extra)
 }
 
 #[test]

@@ -8,24 +8,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{s3meta_within, Reply, ScriptedServer};
+use common::{is_list, Reply, ScriptedServer};
 
 fn scan(server: &ScriptedServer, extra: &[&str]) -> common::Run {
-    let mut args = vec![
-        "scan",
-        "s3://bkt",
-        "--endpoint-url",
-        &server.endpoint,
-        "--no-sign-request",
-        "--retries",
-        "2",
-    ];
-    args.extend_from_slice(extra);
-    s3meta_within(&args, &[], 60)
-}
-
-fn is_list(target: &str) -> bool {
-    target.starts_with("/bkt?")
+    common::scan_scripted(server, 2, extra)
 }
 
 /// A ListObjectsV2 page of `<Contents>` entries given as XML, untruncated.

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 
 use base64::decode;
 use common::{servers, Run, Server};
-use s3meta::core::escape::unescape_text;
+use s3meta::core::escape::{split_unescaped, unescape_text};
 use serde_json::Value;
 
 /// Standard base64, for the seed's manifest (the tests may not use the crate under test for it).
@@ -122,24 +122,6 @@ fn jsonl_records(stdout: &str) -> Vec<Held> {
             }
         })
         .collect()
-}
-
-/// Splits at every unescaped `sep` (a backslash escapes the byte after it).
-fn split_unescaped(s: &[u8], sep: u8) -> Vec<&[u8]> {
-    let (mut parts, mut start, mut i) = (Vec::new(), 0, 0);
-    while i < s.len() {
-        if s[i] == b'\\' {
-            i += 2;
-            continue;
-        }
-        if s[i] == sep {
-            parts.push(&s[start..i]);
-            start = i + 1;
-        }
-        i += 1;
-    }
-    parts.push(&s[start..]);
-    parts
 }
 
 fn unescape(s: &[u8]) -> Vec<u8> {

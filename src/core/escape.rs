@@ -169,6 +169,26 @@ pub fn unescape_text(s: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Splits a line of the `text` format (or one of its fields) at every `sep` that is not escaped: the
+/// key from the metadata at `\t`, the entries at `;`, a name from its value at `=`. Each part is still
+/// escaped ([`unescape_text`] gives its bytes).
+pub fn split_unescaped(s: &[u8], sep: u8) -> Vec<&[u8]> {
+    let (mut parts, mut start, mut i) = (Vec::new(), 0, 0);
+    while i < s.len() {
+        if s[i] == b'\\' {
+            i += 2;
+            continue;
+        }
+        if s[i] == sep {
+            parts.push(&s[start..i]);
+            start = i + 1;
+        }
+        i += 1;
+    }
+    parts.push(&s[start..]);
+    parts
+}
+
 /// Text of untrusted origin made safe for a one-line message: escaped as in the `text` format (no raw
 /// control, bidi or invisible character; bytes that are not UTF-8 as `\xHH`), at most `max` bytes of
 /// it, cut between two characters or escapes, with `…` where it was cut. Only the first `max` bytes of

@@ -219,7 +219,7 @@ fn encode_csv(r: &Record<'_>, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::escape::unescape_text;
+    use crate::core::escape::{split_unescaped, unescape_text};
 
     fn meta(entries: &[(&str, &[u8])], missing: Option<u64>) -> ObjectMetadata {
         let mut m = ObjectMetadata::from_entries(entries.iter().copied());
@@ -347,24 +347,6 @@ mod tests {
             }
             out
         }
-    }
-
-    /// Splits at every unescaped `sep` (a backslash escapes the byte after it).
-    fn split_unescaped(s: &[u8], sep: u8) -> Vec<&[u8]> {
-        let (mut parts, mut start, mut i) = (Vec::new(), 0, 0);
-        while i < s.len() {
-            if s[i] == b'\\' {
-                i += 2;
-                continue;
-            }
-            if s[i] == sep {
-                parts.push(&s[start..i]);
-                start = i + 1;
-            }
-            i += 1;
-        }
-        parts.push(&s[start..]);
-        parts
     }
 
     /// RFC 4180 fields of one record (CRLF already removed).

@@ -295,6 +295,28 @@ fn serve(stream: TcpStream, handler: &dyn Fn(&SeenRequest) -> Reply, count: &Ato
     }
 }
 
+/// Whether a request to the scripted server's bucket `bkt` is its listing.
+pub fn is_list(target: &str) -> bool {
+    target.starts_with("/bkt?")
+}
+
+/// An anonymous scan of the scripted server's bucket `bkt` with `--retries retries`, which must end
+/// within a minute.
+pub fn scan_scripted(server: &ScriptedServer, retries: u32, extra: &[&str]) -> Run {
+    let retries = retries.to_string();
+    let mut args = vec![
+        "scan",
+        "s3://bkt",
+        "--endpoint-url",
+        &server.endpoint,
+        "--no-sign-request",
+        "--retries",
+        &retries,
+    ];
+    args.extend_from_slice(extra);
+    s3meta_within(&args, &[], 60)
+}
+
 /// A ListObjectsV2 page with the given keys.
 pub fn list_xml(keys: &[&str], next_token: Option<&str>, truncated: bool) -> Vec<u8> {
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Name>bkt</Name>");
