@@ -426,3 +426,101 @@ fn a_reader_that_goes_away_ends_the_scan_quietly() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A bucket whose listing says EncodingType=url: `texts` as the listing sends them, `objects` the keys
+/// that exist (each with the same ETag and size, as empty directory markers have).
+fn encoded_listing_server(
+    texts: &'static [&'static str],
+    objects: &'static [&'static str],
+) -> ScriptedServer {
+    ScriptedServer::start(move |r| {
+        if is_list(&r.target) {
+            let mut xml = String::from("<ListBucketResult><EncodingType>url</EncodingType><IsTruncated>false</IsTruncated>");
+            for t in texts {
+                xml.push_str(&format!(
+                    "<Contents><Key>{t}</Key><ETag>\"e\"</ETag><Size>0</Size></Contents>"
+                ));
+            }
+            xml.push_str("</ListBucketResult>");
+            return Reply::Http(200, vec![], xml.into_bytes());
+        }
+        let key = r.target.strip_prefix("/bkt/").unwrap_or("");
+        let decoded = percent_decode(key);
+        if objects.iter().any(|o| o.as_bytes() == decoded) {
+            Reply::Http(
+                200,
+                vec![
+                    ("x-amz-meta-name".into(), decoded.clone()),
+                    ("etag".into(), b"\"e\"".to_vec()),
+                    ("content-length".into(), b"0".to_vec()),
+                ],
+                Vec::new(),
+            )
+        } else {
+            Reply::Http(404, vec![], Vec::new())
+        }
+    })
+}
+
+fn percent_decode(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let (mut out, mut i) = (Vec::new(), 0);
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b[i], hex) {
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn two_keys_whose_texts_read_as_each_others_names_are_each_printed_once() {
+    // The same two texts, from a server that encodes (the keys `a b` and `a+b`) and from one that does
+    // not (the keys `a%2Bb` and `a+b`, listed in the other order). Each object once, under its name.
+    let encodes = encoded_listing_server(&["a+b", "a%2Bb"], &["a b", "a+b"]);
+    let run = scan(&encodes, &["--format", "text"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "a b\tname=a b\na+b\tname=a+b\n");
+    let raw = encoded_listing_server(&["a%2Bb", "a+b"], &["a%2Bb", "a+b"]);
+    let run = scan(&raw, &["--format", "text"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "a%2Bb\tname=a%2Bb\na+b\tname=a+b\n");
+    // Where nothing can tell (both readings of the one text exist, no neighbour to order by), the
+    // object fails, named, rather than be printed under a name that may be another's.
+    let both = encoded_listing_server(&["x+y", "x%2By"], &["x y", "x+y", "x%2By"]);
+    let run = scan(&both, &["--format", "text"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.stdout, "x y\tname=x y\n");
+    assert!(run.stderr.contains("failed \"x+y\": the listing's text for this key also reads as \"x%2By\", and both names are objects"), "{}", run.stderr);
+}
+
+#[test]
+fn a_throttling_answer_with_a_large_page_is_still_retried() {
+    let lists = Arc::new(AtomicUsize::new(0));
+    let l = lists.clone();
+    let server = ScriptedServer::start(move |r| {
+        if is_list(&r.target) {
+            if l.fetch_add(1, Ordering::SeqCst) == 0 {
+                // A proxy's HTML error page, larger than any S3 error body.
+                return Reply::Http(503, vec![], vec![b'x'; 200 << 10]);
+            }
+            Reply::Http(200, vec![], list_xml(&["a"], None, false))
+        } else {
+            head_ok()
+        }
+    });
+    let run = scan(&server, &["--format", "text"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(lists.load(Ordering::SeqCst), 2);
+}

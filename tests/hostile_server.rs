@@ -168,6 +168,59 @@ fn no_new_head_starts_while_finished_records_fill_the_budget() {
 }
 
 #[test]
+fn no_new_page_is_taken_while_listed_entries_fill_the_budget() {
+    // Pages of one entry each, with a 4 MiB <DisplayName>; the first HEAD stalls. Before, pages were
+    // taken while fewer than -j entries waited: 256 of them, a gigabyte. Now about 32 MiB wait.
+    let started = Instant::now();
+    let released = Arc::new(AtomicBool::new(false));
+    let pages_while_stalled = Arc::new(AtomicUsize::new(0));
+    let (r2, p2) = (released.clone(), pages_while_stalled.clone());
+    let owner = "o".repeat(4 << 20);
+    let server = ScriptedServer::start(move |r| {
+        if is_list(&r.target) {
+            if !r2.load(Ordering::SeqCst) {
+                p2.fetch_add(1, Ordering::SeqCst);
+            }
+            let page: usize = r
+                .target
+                .split("continuation-token=p")
+                .nth(1)
+                .and_then(|t| t.split('&').next())
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(0);
+            let more = page + 1 < 40;
+            let mut xml = format!("<ListBucketResult><IsTruncated>{more}</IsTruncated>");
+            if more {
+                xml.push_str(&format!(
+                    "<NextContinuationToken>p{}</NextContinuationToken>",
+                    page + 1
+                ));
+            }
+            xml.push_str(&format!(
+                "<Contents><Key>k{page:02}</Key><Size>1</Size><Owner><DisplayName>{owner}</DisplayName></Owner></Contents></ListBucketResult>"
+            ));
+            return Reply::Http(200, vec![], xml.into_bytes());
+        }
+        if r.target == "/bkt/k00" {
+            while started.elapsed() < Duration::from_millis(2000) {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            r2.store(true, Ordering::SeqCst);
+        }
+        head_with("x-amz-meta-a", b"1".to_vec())
+    });
+    let run = scan(&server, &["--format", "text", "-o", "/dev/null"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("printed=40"), "{}", run.stderr);
+    let pages = pages_while_stalled.load(Ordering::SeqCst);
+    // 32 MiB hold 8 such entries, listed or finished; two pages wait in the channel, one is on its way.
+    assert!(
+        pages <= 8 + 3 + 1,
+        "{pages} pages were taken behind the stalled HEAD"
+    );
+}
+
+#[test]
 fn a_page_with_more_entries_than_asked_for_is_refused() {
     let keys: Vec<String> = (0..11).map(|i| entry(&format!("k{i:02}"))).collect();
     let server = ScriptedServer::start(move |r| {

@@ -11,6 +11,10 @@
 //! HEAD that finds nothing can try it. Nothing learned from one key is applied to another.
 //! Continuation tokens are never decoded.
 //!
+//! Two listed entries are two keys, and keys are listed in order: when a reading of one entry is
+//! another entry's name, [`resolve_linked_readings`] uses that order to rule a reading out, and marks
+//! the entries it cannot settle [`ListEntry::linked`], so that both readings are looked up.
+//!
 //! **One bad entry is one failed object.** A `<Contents>` whose `<Size>` is not a whole number, or whose
 //! text fields are not UTF-8, is kept with an [`EntryProblem`]; only a page that cannot be read (bad XML,
 //! a bad `IsTruncated`, more entries than allowed) is an error.
@@ -43,6 +47,9 @@ pub struct ListEntry {
     /// The other reading of the key's text, when the page said `EncodingType=url` and the two differ:
     /// the text as sent if `key` was decoded, the decoded text if `key` was taken as sent.
     pub other_reading: Option<Vec<u8>>,
+    /// Each reading is the name of another listed entry, and the order of the listing does not say
+    /// which one is this entry's: both must be looked up.
+    pub linked: bool,
     pub last_modified: Option<String>,
     pub etag: Option<String>,
     pub size: Option<u64>,
@@ -60,6 +67,18 @@ impl ListEntry {
             (KeyReading::Decoded, Some(sent)) => sent,
             _ => &self.key,
         }
+    }
+
+    /// The bytes it holds on the heap (its problem, rare and small, aside).
+    pub fn heap_bytes(&self) -> usize {
+        let text = |s: &Option<String>| s.as_ref().map_or(0, String::capacity);
+        self.key.capacity()
+            + self.other_reading.as_ref().map_or(0, Vec::capacity)
+            + text(&self.last_modified)
+            + text(&self.etag)
+            + text(&self.storage_class)
+            + text(&self.owner_id)
+            + text(&self.owner_display_name)
     }
 
     /// Makes the other reading the one to use (it was found where the first was not).
@@ -361,9 +380,7 @@ pub fn parse_list_page_at_most(xml: &[u8], max_entries: usize) -> Result<ListPag
             }
         }
     }
-    if page.contents.iter().any(|e| e.other_reading.is_some()) {
-        prefer_readings_that_do_not_collide(&mut page.contents);
-    }
+    resolve_linked_readings(&mut page.contents, &PageNames::default(), None);
     page.common_prefixes = raw_prefixes.into_iter().map(read_other).collect();
     let [prefix, delimiter, start_after, marker, next_marker] = raw_top;
     page.prefix = prefix.map(read_other);
@@ -374,17 +391,89 @@ pub fn parse_list_page_at_most(xml: &[u8], max_entries: usize) -> Result<ListPag
     Ok(page)
 }
 
-/// Two entries of one listing are two different keys. When an entry's first reading equals another
-/// entry's key (`a b` sent raw, and `a+b` decoded to `a b` by a server that did not encode), that
-/// reading is wrong, and the entry switches to its other one.
-fn prefer_readings_that_do_not_collide(entries: &mut [ListEntry]) {
-    let mut seen: HashMap<Vec<u8>, usize> = HashMap::with_capacity(entries.len());
-    for e in entries.iter() {
-        *seen.entry(e.key.clone()).or_default() += 1;
+/// The names of one page's entries (each key, and its other reading), kept to compare the next page
+/// with: in one buffer, searched only when the next page has keys with two readings.
+#[derive(Debug, Clone, Default)]
+pub struct PageNames {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl PageNames {
+    pub fn of(entries: &[ListEntry]) -> PageNames {
+        let mut names = PageNames::default();
+        for e in entries {
+            for name in names_of(e) {
+                names.bytes.extend_from_slice(name);
+                names.ends.push(names.bytes.len());
+            }
+        }
+        names
     }
-    for e in entries.iter_mut() {
-        if e.other_reading.is_some() && seen.get(&e.key).is_some_and(|&n| n > 1) {
-            e.switch_reading();
+
+    pub fn contains(&self, name: &[u8]) -> bool {
+        let mut start = 0;
+        self.ends.iter().any(|&end| {
+            let hit = &self.bytes[start..end] == name;
+            start = end;
+            hit
+        })
+    }
+}
+
+/// The names an entry may have: its key, and its other reading.
+fn names_of(e: &ListEntry) -> impl Iterator<Item = &[u8]> {
+    std::iter::once(e.key.as_slice()).chain(e.other_reading.as_deref())
+}
+
+/// Settles the readings of keys that meet another entry's names (in this page, or among `previous`,
+/// the names of the page before, whose last entry is `previous_last`).
+///
+/// A reading that is another entry's name may be right (S3 lists `a b` as `a+b` and `a+b` as
+/// `a%2Bb`) or wrong (s3s-fs lists `a%2Bb` and `a+b` as they are): the texts alone cannot tell. The
+/// order can: keys are listed in order, so a reading that does not come after some reading of the
+/// entry before, or before some reading of the entry after, is not this entry's. An entry left with
+/// one possible reading takes it (the other is kept for a 404); one left with two is marked
+/// [`ListEntry::linked`]. Entries whose readings meet no other name are left as they are.
+pub fn resolve_linked_readings(
+    entries: &mut [ListEntry],
+    previous: &PageNames,
+    previous_last: Option<&ListEntry>,
+) {
+    if !entries.iter().any(|e| e.other_reading.is_some()) {
+        return;
+    }
+    let mut count: HashMap<Vec<u8>, usize> = HashMap::new();
+    for e in entries.iter() {
+        for name in names_of(e) {
+            *count.entry(name.to_vec()).or_default() += 1;
+        }
+    }
+    let meets_another = |e: &ListEntry| {
+        names_of(e).any(|n| count.get(n).is_some_and(|&c| c > 1) || previous.contains(n))
+    };
+    let linked: Vec<usize> = (0..entries.len())
+        .filter(|&i| entries[i].other_reading.is_some() && meets_another(&entries[i]))
+        .collect();
+    for i in linked {
+        let before = if i == 0 {
+            previous_last
+        } else {
+            entries.get(i - 1)
+        };
+        let after = entries.get(i + 1);
+        let possible = |r: &[u8]| {
+            before.is_none_or(|b| names_of(b).any(|n| n < r))
+                && after.is_none_or(|a| names_of(a).any(|n| n > r))
+        };
+        let e = &entries[i];
+        let first = possible(&e.key);
+        let other = e.other_reading.as_deref().is_some_and(possible);
+        let e = &mut entries[i];
+        match (first, other) {
+            (false, true) => e.switch_reading(),
+            (true, false) => {}
+            _ => e.linked = true,
         }
     }
 }
@@ -478,7 +567,7 @@ mod tests {
     }
 
     #[test]
-    fn a_reading_that_collides_with_another_key_switches() {
+    fn a_reading_that_is_another_entrys_name_is_settled_by_the_order() {
         // s3s-fs lists `a b` and `a+b` raw; decoding the second would list `a b` twice.
         let got = keys_of(&url_page(&["a b", "a+b"]));
         assert_eq!(
@@ -488,6 +577,41 @@ mod tests {
                 ("a+b".into(), KeyReading::AsSent, Some("a b".into())),
             ]
         );
+        // S3 lists the keys `a b` and `a+b` as `a+b` and `a%2Bb`; s3s-fs lists the keys `a%2Bb` and
+        // `a+b` as they are, in the other order. The same two texts, and only the order tells.
+        let aws = keys_of(&url_page(&["a+b", "a%2Bb"]));
+        assert_eq!((aws[0].0.as_str(), aws[1].0.as_str()), ("a b", "a+b"));
+        let raw = keys_of(&url_page(&["a%2Bb", "a+b"]));
+        assert_eq!((raw[0].0.as_str(), raw[0].1), ("a%2Bb", KeyReading::AsSent));
+        assert_eq!((raw[1].0.as_str(), raw[1].1), ("a+b", KeyReading::AsSent));
+    }
+
+    #[test]
+    fn what_the_order_cannot_settle_is_linked_and_the_previous_page_counts() {
+        // On S3, `a+b` (the key `a b`) is settled by the order; `a%2Bb` could be `a+b` or `a%2Bb`
+        // (both come after `a b`): it is looked up both ways.
+        let page = parse_list_page(url_page(&["a+b", "a%2Bb"]).as_bytes()).unwrap();
+        assert!(!page.contents[0].linked);
+        assert!(page.contents[1].linked);
+        // A name of the page before counts too.
+        let before = parse_list_page(url_page(&["a b"]).as_bytes()).unwrap();
+        let mut next = parse_list_page(url_page(&["a+b"]).as_bytes()).unwrap();
+        assert_eq!(next.contents[0].key, b"a b", "alone, it decodes");
+        resolve_linked_readings(
+            &mut next.contents,
+            &PageNames::of(&before.contents),
+            before.contents.last(),
+        );
+        assert_eq!(
+            next.contents[0].key, b"a+b",
+            "after `a b`, it cannot be `a b`"
+        );
+        // Plain pages are left alone.
+        let mut plain = parse_list_page(url_page(&["x", "y"]).as_bytes())
+            .unwrap()
+            .contents;
+        resolve_linked_readings(&mut plain, &PageNames::of(&before.contents), None);
+        assert!(plain.iter().all(|e| !e.linked && e.other_reading.is_none()));
     }
 
     #[test]

@@ -62,8 +62,10 @@ pub enum ListingError {
     TruncatedWithoutToken,
     /// The next token is the one just sent (its length; tokens are opaque and may be secret-ish).
     RepeatedToken { len: usize },
-    /// A continuation token seen before, on a server that lists out of order.
+    /// A continuation token seen before: the listing would loop.
     TokenSeenBefore { page: u64 },
+    /// Page after page without a single key, each with a new token.
+    NoProgress { pages: u64 },
     /// The first page starts at or before the `--start-after` key: the server ignored it.
     BeforeStartAfter { first: Vec<u8> },
     /// A page whose keys do not come after the previous page's last key.
@@ -107,6 +109,8 @@ pub enum Error {
     Listing(ListingError),
     /// One entry of a listing cannot be looked up.
     BadEntry(EntryProblem),
+    /// Both readings of a listed key name an object, and nothing tells which one was listed.
+    AmbiguousKey { other: Vec<u8> },
     /// The request could not be built (for example a key too long for a URI).
     Request {
         op: Operation,
@@ -136,6 +140,7 @@ impl Error {
             Error::BadResponse { .. }
             | Error::Listing(_)
             | Error::BadEntry(_)
+            | Error::AmbiguousKey { .. }
             | Error::Request { .. }
             | Error::Output(_)
             | Error::Setup { .. }
@@ -300,6 +305,10 @@ impl fmt::Display for Error {
                     f,
                     "ListObjectsV2 page {page} returned a continuation token seen before: the listing would loop"
                 ),
+                ListingError::NoProgress { pages } => write!(
+                    f,
+                    "ListObjectsV2 returned {pages} pages in a row without a key: the listing is not getting anywhere"
+                ),
                 ListingError::BeforeStartAfter { first } => write!(
                     f,
                     "ListObjectsV2 answered from {}, which is not after --start-after: the server ignored start-after",
@@ -313,6 +322,11 @@ impl fmt::Display for Error {
                 ),
             },
             Error::BadEntry(problem) => write!(f, "{problem}"),
+            Error::AmbiguousKey { other } => write!(
+                f,
+                "the listing's text for this key also reads as {}, and both names are objects: the server's encoding of this key cannot be told",
+                quoted_key(other)
+            ),
             Error::Request { op, source } => write!(f, "cannot build the {op} request: {source}"),
             Error::Output(e) => write!(f, "cannot write the output: {e}"),
             Error::Setup { what, source } => write!(f, "{what}: {source}"),

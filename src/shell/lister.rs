@@ -2,11 +2,12 @@
 //! bounded channel (so listing runs ahead of the HEADs by a few pages, never more).
 //!
 //! S3 lists in UTF-8 byte order, and that is what catches a server whose continuation tokens cycle
-//! (A, B, A, B…): the repeated page starts before the previous page's last key. A page that is itself out
-//! of order shows a store that lists unordered: the scan says so once and goes on, and from then on
-//! catches a loop by the continuation tokens it has seen instead.
+//! (A, B, A, B…): the repeated page starts before the previous page's last key. Where keys cannot tell
+//! (pages without a key, a store that lists out of order), the tokens do: a token seen before is a loop.
+//! The last few thousand tokens are always remembered, those of a run of pages without a key too, and
+//! all of them once a page shows the store lists out of order (it is said once; the scan goes on).
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -16,7 +17,10 @@ use tokio::sync::mpsc;
 use super::error::{Error, ListingError};
 use super::retry::SmallRng;
 use super::s3_client::S3Client;
-use crate::core::list::{listed_in_order, EntryProblem, KeyReading, ListEntry, ListPage};
+use crate::core::list::{
+    listed_in_order, resolve_linked_readings, EntryProblem, KeyReading, ListEntry, ListPage,
+    PageNames,
+};
 use crate::core::request::ListParams;
 
 /// Where pages come from: the S3 client, or pages made up by a test.
@@ -57,6 +61,11 @@ pub(crate) enum ListerMessage {
     Fatal(Error),
 }
 
+/// How many of the latest tokens are always remembered.
+const RECENT_TOKENS: usize = 4096;
+/// How many pages in a row may come without a single key before the listing is taken for stuck.
+const MAX_PAGES_WITHOUT_A_KEY: usize = 100_000;
+
 /// Checks each page against the pages before it.
 #[derive(Debug)]
 pub(crate) struct PageChecker {
@@ -66,8 +75,21 @@ pub(crate) struct PageChecker {
     /// `last` is the start-after key, not a listed one.
     last_is_start_after: bool,
     unordered: bool,
-    /// Hashes of the tokens seen, kept only once the store is known to list unordered.
-    seen_tokens: HashSet<u64>,
+    /// The last page checked had a usable key.
+    had_keys: bool,
+    /// Hashes of the latest tokens, oldest first, and the same as a set.
+    recent: VecDeque<u64>,
+    recent_set: HashSet<u64>,
+    /// Hashes of the tokens of the current run of pages without a key (keys cannot catch a loop there).
+    keyless: HashSet<u64>,
+    /// Hashes of every token since the store was found to list unordered.
+    all: HashSet<u64>,
+}
+
+fn token_hash(token: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    token.hash(&mut h);
+    h.finish()
 }
 
 fn usable(e: &ListEntry) -> bool {
@@ -85,8 +107,17 @@ impl PageChecker {
             }),
             last_is_start_after: start_after.is_some(),
             unordered: false,
-            seen_tokens: HashSet::new(),
+            had_keys: false,
+            recent: VecDeque::with_capacity(RECENT_TOKENS),
+            recent_set: HashSet::with_capacity(RECENT_TOKENS),
+            keyless: HashSet::new(),
+            all: HashSet::new(),
         }
+    }
+
+    /// The last entry seen before the next page (or the start-after key).
+    pub(crate) fn last(&self) -> Option<&ListEntry> {
+        self.last.as_ref()
     }
 
     /// Checks the order of a page's keys. An error means the page must not be used (its keys were
@@ -95,8 +126,10 @@ impl PageChecker {
         self.pages += 1;
         let mut keys = page.contents.iter().filter(|e| usable(e));
         let Some(first) = keys.clone().next() else {
+            self.had_keys = false;
             return Ok(false);
         };
+        self.had_keys = true;
         let mut newly_unordered = false;
         if !self.unordered {
             let mut previous = first;
@@ -155,21 +188,44 @@ impl PageChecker {
                 len: token.len(),
             }));
         }
-        if self.unordered {
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            token.hash(&mut h);
-            if let Some(sent) = sent {
-                let mut s = std::collections::hash_map::DefaultHasher::new();
-                sent.hash(&mut s);
-                self.seen_tokens.insert(s.finish());
-            }
-            if !self.seen_tokens.insert(h.finish()) {
-                return Err(Error::Listing(ListingError::TokenSeenBefore {
-                    page: self.pages,
-                }));
-            }
+        let sent = sent.map(token_hash);
+        if let Some(h) = sent {
+            self.remember(h);
+        }
+        let h = token_hash(&token);
+        let seen =
+            self.recent_set.contains(&h) || self.keyless.contains(&h) || self.all.contains(&h);
+        if seen {
+            return Err(Error::Listing(ListingError::TokenSeenBefore {
+                page: self.pages,
+            }));
+        }
+        if self.keyless.len() > MAX_PAGES_WITHOUT_A_KEY {
+            return Err(Error::Listing(ListingError::NoProgress {
+                pages: self.keyless.len() as u64,
+            }));
         }
         Ok(Some(token))
+    }
+
+    /// Remembers the token the page just checked was asked for with.
+    fn remember(&mut self, h: u64) {
+        if self.recent.len() == RECENT_TOKENS {
+            if let Some(old) = self.recent.pop_front() {
+                self.recent_set.remove(&old);
+            }
+        }
+        if self.recent_set.insert(h) {
+            self.recent.push_back(h);
+        }
+        if self.had_keys {
+            self.keyless.clear();
+        } else {
+            self.keyless.insert(h);
+        }
+        if self.unordered {
+            self.all.insert(h);
+        }
     }
 }
 
@@ -183,6 +239,8 @@ pub(crate) async fn run_lister<S: PageSource>(
     let mut rng = SmallRng::from_clock();
     let mut checker = PageChecker::new(request.start_after.as_deref());
     let mut token: Option<String> = None;
+    // The names of the page before, for keys whose reading meets one of them across the boundary.
+    let mut previous_names = PageNames::default();
     loop {
         let params = ListParams {
             prefix: &request.prefix,
@@ -195,13 +253,15 @@ pub(crate) async fn run_lister<S: PageSource>(
             },
             max_keys: request.max_keys,
         };
-        let page = match source.fetch_page(&params, &mut rng).await {
+        let mut page = match source.fetch_page(&params, &mut rng).await {
             Ok(page) => page,
             Err(e) => {
                 let _ = tx.send(ListerMessage::Fatal(e)).await;
                 return;
             }
         };
+        resolve_linked_readings(&mut page.contents, &previous_names, checker.last());
+        previous_names = PageNames::of(&page.contents);
         let newly_unordered = match checker.check_entries(&page) {
             Ok(u) => u,
             Err(e) => {
@@ -288,6 +348,49 @@ mod tests {
         assert!(matches!(
             err,
             Error::Listing(ListingError::TokenSeenBefore { page: 3 })
+        ));
+    }
+
+    #[test]
+    fn tokens_that_cycle_over_pages_without_keys_are_caught() {
+        let mut c = PageChecker::new(None);
+        let a = page(&[], Some("B"));
+        let b = page(&[], Some("A"));
+        c.check_entries(&a).unwrap();
+        assert_eq!(c.next_token(&a, None).unwrap().as_deref(), Some("B"));
+        c.check_entries(&b).unwrap();
+        assert_eq!(c.next_token(&b, Some("B")).unwrap().as_deref(), Some("A"));
+        c.check_entries(&a).unwrap();
+        assert!(matches!(
+            c.next_token(&a, Some("A")),
+            Err(Error::Listing(ListingError::TokenSeenBefore { page: 3 }))
+        ));
+        // A page with keys ends the run; only the recent tokens stay remembered.
+        let mut c = PageChecker::new(None);
+        let mut token = None;
+        for i in 0..(RECENT_TOKENS + 10) {
+            let p = page(&[&format!("k{i:06}")], Some(&format!("T{i}")));
+            c.check_entries(&p).unwrap();
+            token = c.next_token(&p, token.as_deref()).unwrap();
+        }
+        assert!(c.recent.len() == RECENT_TOKENS && c.keyless.is_empty());
+    }
+
+    #[test]
+    fn an_unordered_store_repeating_an_early_token_is_caught() {
+        // Pages 1 and 2 in order, page 3 out of order, then page 2's token again.
+        let mut c = PageChecker::new(None);
+        let p1 = page(&["a"], Some("T2"));
+        c.check_entries(&p1).unwrap();
+        c.next_token(&p1, None).unwrap();
+        let p2 = page(&["b"], Some("T3"));
+        c.check_entries(&p2).unwrap();
+        c.next_token(&p2, Some("T2")).unwrap();
+        let p3 = page(&["z", "c"], Some("T2"));
+        assert!(c.check_entries(&p3).unwrap());
+        assert!(matches!(
+            c.next_token(&p3, Some("T3")),
+            Err(Error::Listing(ListingError::TokenSeenBefore { .. }))
         ));
     }
 

@@ -2,7 +2,10 @@
 //!
 //! A key whose text has two readings (decoded, or as sent; see `core::list`) is HEADed under the first.
 //! The guess is then checked: a 404, or an object whose ETag or size is not the listing's, tries the
-//! other reading, and whichever is found (matching the listing, if one does) is the one reported.
+//! other reading, and whichever is found (matching the listing, if one does) is the one reported; if
+//! the other reading cannot be looked up, the object fails rather than take an answer that did not
+//! match. A linked key (each reading is another listed entry's name) is HEADed both ways: the reading
+//! that exists is its name; if both exist, nothing can tell them apart, and the object fails, named.
 
 use std::future::Future;
 
@@ -35,14 +38,7 @@ impl Finished {
     /// reorder window counts.
     pub(crate) fn weight(&self) -> usize {
         let fixed = std::mem::size_of::<Finished>();
-        let e = &self.entry;
-        let listed = e.key.capacity()
-            + e.other_reading.as_ref().map_or(0, Vec::capacity)
-            + e.etag.as_ref().map_or(0, String::capacity)
-            + e.last_modified.as_ref().map_or(0, String::capacity)
-            + e.storage_class.as_ref().map_or(0, String::capacity)
-            + e.owner_id.as_ref().map_or(0, String::capacity)
-            + e.owner_display_name.as_ref().map_or(0, String::capacity);
+        let listed = self.entry.heap_bytes();
         let found = match &self.outcome {
             HeadOutcome::Found(meta, etag) => {
                 meta.heap_bytes() + etag.as_ref().map_or(0, String::len)
@@ -88,6 +84,9 @@ impl Lookup for S3Client {
         }
         let two_readings = entry.other_reading.is_some();
         let want_details = two_readings || entry.etag.is_none();
+        if entry.linked {
+            return self.look_up_both_readings(entry, rng).await;
+        }
         let first = self.head(&entry.key, want_details, rng).await;
         let try_other = match &first {
             Ok(HeadAnswer::NotFound) => two_readings,
@@ -100,8 +99,10 @@ impl Lookup for S3Client {
             let other = entry.other_reading.clone().unwrap_or_default();
             let second = self.head(&other, true, rng).await;
             let take_second = match (&first, &second) {
-                // Not found under the first reading: what the other one found, or why it failed.
+                // Not found under the first reading, or found not matching: what the other one
+                // found, or why it failed (a mismatched answer is not taken on trust).
                 (Ok(HeadAnswer::NotFound), Ok(HeadAnswer::Found { .. }) | Err(_)) => true,
+                (Ok(HeadAnswer::Found { .. }), Err(_)) => true,
                 (_, Ok(HeadAnswer::Found { etag, size, .. })) => {
                     matches_listing(&entry, etag.as_deref(), *size)
                 }
@@ -122,6 +123,32 @@ impl Lookup for S3Client {
             Ok(HeadAnswer::Found { metadata, etag, .. }) => HeadOutcome::Found(metadata, etag),
             Ok(HeadAnswer::NotFound) => HeadOutcome::Vanished,
             Err(e) => HeadOutcome::Failed(e),
+        };
+        Finished { entry, outcome }
+    }
+}
+
+impl S3Client {
+    /// A linked entry: both readings are HEADed, and the one that exists is the entry's name.
+    async fn look_up_both_readings(&self, mut entry: ListEntry, rng: &mut SmallRng) -> Finished {
+        let other = entry.other_reading.clone().unwrap_or_default();
+        let first = self.head(&entry.key, true, rng).await;
+        let second = self.head(&other, true, rng).await;
+        let outcome = match (first, second) {
+            (Err(e), _) | (_, Err(e)) => HeadOutcome::Failed(e),
+            (Ok(HeadAnswer::NotFound), Ok(HeadAnswer::NotFound)) => HeadOutcome::Vanished,
+            (Ok(HeadAnswer::Found { metadata, etag, .. }), Ok(HeadAnswer::NotFound)) => {
+                HeadOutcome::Found(metadata, etag)
+            }
+            (Ok(HeadAnswer::NotFound), Ok(HeadAnswer::Found { metadata, etag, .. })) => {
+                entry.switch_reading();
+                HeadOutcome::Found(metadata, etag)
+            }
+            (Ok(HeadAnswer::Found { .. }), Ok(HeadAnswer::Found { .. })) => {
+                HeadOutcome::Failed(Error::AmbiguousKey {
+                    other: other.clone(),
+                })
+            }
         };
         Finished { entry, outcome }
     }

@@ -136,7 +136,14 @@ impl S3Client {
         } else {
             MAX_ERROR_BODY
         };
-        let body = read_body(op, resp, lease, limit, self.settings.timeout).await?;
+        let body = match read_body(op, resp, lease, limit, self.settings.timeout).await {
+            // An error page larger than any S3 error (a proxy's HTML): the status says what it is.
+            Err(Error::BadResponse {
+                problem: BadResponse::BodyTooLarge { .. },
+                ..
+            }) if status != 200 => return Err(status_error(op, status, b"")),
+            other => other?,
+        };
         if status != 200 {
             return Err(status_error(op, status, &body));
         }

@@ -34,7 +34,8 @@ pub(crate) struct SchedulerLimits {
     pub concurrency: usize,
     /// Objects in the window (waiting, in flight, or finished and waiting for an earlier one).
     pub window_places: usize,
-    /// No new HEAD starts while the finished records in the window weigh more than this.
+    /// No new HEAD starts while the finished records in the window weigh more than this; and no new
+    /// page is taken while they and the listed objects not yet looked up do.
     pub window_bytes: usize,
 }
 
@@ -45,7 +46,7 @@ impl SchedulerLimits {
         SchedulerLimits {
             concurrency,
             window_places: (concurrency * 4).max(1024),
-            window_bytes,
+            window_bytes: window_bytes.max(1),
         }
     }
 }
@@ -141,6 +142,9 @@ pub(crate) async fn run_pipeline<S: PageSource, L: Lookup>(
     let mut pending: VecDeque<ListEntry> = VecDeque::new();
     // Objects in the window whose HEAD has not finished (waiting on the board or running).
     let mut unfinished: usize = 0;
+    // What the listed objects not yet looked up (pending, waiting or running) hold: a server may list
+    // entries with long fields.
+    let mut listed_bytes: usize = 0;
     let mut tasks: JoinSet<()> = JoinSet::new();
     let mut spawned: u64 = 0;
     let mut listing = true;
@@ -154,6 +158,7 @@ pub(crate) async fn run_pipeline<S: PageSource, L: Lookup>(
         };
         unfinished -= done.len();
         for (seq, finished) in done {
+            listed_bytes = listed_bytes.saturating_sub(finished.entry.heap_bytes());
             emitter.finish(seq, finished);
         }
         if let Err(e) = emitter.write_ready() {
@@ -181,10 +186,18 @@ pub(crate) async fn run_pipeline<S: PageSource, L: Lookup>(
             // Every object on the board is unfinished, so this cannot underflow.
             park_delay.set_in_flight(unfinished - state.todo.len());
         }
-        let want_page = listing && pending.len() < concurrency;
-        if emitter.is_empty() && pending.is_empty() && !want_page {
-            break;
+        if emitter.is_empty() && pending.is_empty() {
+            // Nothing listed is left unfinished, whatever the sums say.
+            listed_bytes = 0;
+            if !listing {
+                break;
+            }
         }
+        // Pages wait while everything listed and not yet written weighs the budget; HEADs wait only
+        // for the finished records (else listed entries alone could stop the HEADs that drain them).
+        let want_page = listing
+            && pending.len() < concurrency
+            && listed_bytes + emitter.finished_bytes() < limits.window_bytes;
         tokio::select! {
             _ = board.finished.notified(), if unfinished > 0 => {}
             Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
@@ -201,6 +214,7 @@ pub(crate) async fn run_pipeline<S: PageSource, L: Lookup>(
                 Some(ListerMessage::Page(entries)) => {
                     emitter.counters.pages += 1;
                     emitter.counters.listed += entries.len() as u64;
+                    listed_bytes += entries.iter().map(ListEntry::heap_bytes).sum::<usize>();
                     pending.extend(entries);
                 }
                 Some(ListerMessage::Unordered) => {
