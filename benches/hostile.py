@@ -14,6 +14,7 @@ scan said. Cases:
   stall-900k     the same with 900 KB each (issue 7's case): refused by the default header limit
   stall-900k-1m  the same with --max-header-bytes 1048576, so the records are accepted
   list-flood     one LIST page of 6,100,000 <Contents/> (67 MB)
+  list-fat       200 pages of one entry with a 4 MiB <DisplayName>, the first HEAD stalled 8 s
   rfc2047        100 objects, each with a 1 MiB x-amz-meta-x of `=?a?b?x` (--max-header-bytes 2 MiB)
   token-cycle    continuation tokens A, B, A, B...
 Each stall case runs at -j 256 (the default) and -j 4096.
@@ -53,6 +54,8 @@ class Attack:
         m = re.match(r"stall-(\d+)k", case)
         self.meta = b"v" * (int(m.group(1)) * 1000) if m else b"1"
         self.headers = [(b"x-amz-meta-%04d" % i, b"v" * 109) for i in range(240)] if case == "stall-headers" else None
+        if case == "list-fat":
+            self.fat = "o" * (4 << 20)
         if case == "list-flood":
             self.flood = b"<ListBucketResult><IsTruncated>false</IsTruncated>" + b"<Contents/>" * 6_100_000 + \
                 b"</ListBucketResult>"
@@ -70,6 +73,15 @@ class Attack:
                 second = "continuation-token=B" in target
                 keys = ["c", "d"] if second else ["a", "b"]
                 return 200, [], listing(keys, "A" if second else "B", True)
+            if self.case == "list-fat":
+                page = int(re.search(r"continuation-token=p(\d+)", target).group(1)) if "continuation-token" in target else 0
+                more = page + 1 < 200
+                body = ("<ListBucketResult><IsTruncated>%s</IsTruncated>%s<Contents><Key>k%05d</Key><Size>1</Size>"
+                        "<Owner><DisplayName>%s</DisplayName></Owner></Contents></ListBucketResult>" % (
+                            "true" if more else "false",
+                            "<NextContinuationToken>p%d</NextContinuationToken>" % (page + 1) if more else "",
+                            page, self.fat))
+                return 200, [], body.encode()
             n = 100 if self.case == "rfc2047" else OBJECTS
             page = int(re.search(r"continuation-token=p(\d+)", target).group(1)) if "continuation-token" in target else 0
             keys = ["k%05d" % i for i in range(page * PAGE, min(n, (page + 1) * PAGE))]
@@ -145,6 +157,7 @@ def main():
         ("stall-900k-1m", 256, ["--max-header-bytes", "1048576"]),
         ("stall-900k-1m", 4096, ["--max-header-bytes", "1048576"]),
         ("list-flood", 256, []),
+        ("list-fat", 256, []),
         ("rfc2047", 256, ["--max-header-bytes", "2097152"]),
         ("token-cycle", 256, []),
     ]
