@@ -19,10 +19,11 @@ use crate::core::output::{encode, Format, Record};
 const WRITE_CHUNK: usize = 64 << 10;
 
 pub(crate) struct Emitter<'a> {
-    /// `window[i]` is object number `base_seq + i`: `None` until its lookup finishes.
-    window: VecDeque<Option<Finished>>,
+    /// `window[i]` is object number `base_seq + i`: `None` until its lookup finishes, then the record
+    /// with its weight ([`Finished::weight`], computed once by the task that looked it up).
+    window: VecDeque<Option<(Finished, usize)>>,
     base_seq: u64,
-    /// What the finished records in the window weigh ([`Finished::weight`]).
+    /// What the finished records in the window weigh.
     finished_bytes: usize,
     out: &'a mut dyn Write,
     buf: Vec<u8>,
@@ -76,8 +77,9 @@ impl<'a> Emitter<'a> {
         self.finished_bytes
     }
 
-    /// Stores the result of object `seq` (admitted earlier, not finished before).
-    pub(crate) fn finish(&mut self, seq: u64, finished: Finished) {
+    /// Stores the result of object `seq` (admitted earlier, not finished before), which weighs
+    /// `weight`.
+    pub(crate) fn finish(&mut self, seq: u64, finished: Finished, weight: usize) {
         let Some(slot) = seq
             .checked_sub(self.base_seq)
             .and_then(|i| self.window.get_mut(i as usize))
@@ -85,18 +87,18 @@ impl<'a> Emitter<'a> {
             debug_assert!(false, "object {seq} is not in the window");
             return;
         };
-        self.finished_bytes += finished.weight();
-        *slot = Some(finished);
+        self.finished_bytes += weight;
+        *slot = Some((finished, weight));
     }
 
     /// Writes every finished object at the front of the window.
     pub(crate) fn write_ready(&mut self) -> Result<(), Error> {
         while let Some(Some(_)) = self.window.front() {
-            let Some(Some(finished)) = self.window.pop_front() else {
+            let Some(Some((finished, weight))) = self.window.pop_front() else {
                 break;
             };
             self.base_seq += 1;
-            self.finished_bytes -= finished.weight();
+            self.finished_bytes -= weight;
             self.emit(finished)?;
         }
         Ok(())
@@ -169,6 +171,12 @@ mod tests {
     use crate::core::list::ListEntry;
     use crate::core::metadata::ObjectMetadata;
 
+    /// Stores a record as the scheduler does, with the weight its task computed.
+    fn finish(e: &mut Emitter<'_>, seq: u64, f: Finished) {
+        let weight = f.weight();
+        e.finish(seq, f, weight);
+    }
+
     fn found(key: &str, value: &str) -> Finished {
         Finished {
             entry: ListEntry {
@@ -188,12 +196,12 @@ mod tests {
         let mut e = Emitter::new(&mut out, Format::Text, false, ProgressLine::new(false));
         let seqs: Vec<u64> = (0..3).map(|_| e.admit()).collect();
         assert_eq!(seqs, [0, 1, 2]);
-        e.finish(2, found("c", "3"));
-        e.finish(1, found("b", &"x".repeat(1000)));
+        finish(&mut e, 2, found("c", "3"));
+        finish(&mut e, 1, found("b", &"x".repeat(1000)));
         e.write_ready().unwrap();
         assert_eq!((e.len(), e.counters.heads), (3, 0), "the first is not done");
         assert!(e.finished_bytes() > 1000);
-        e.finish(0, found("a", "1"));
+        finish(&mut e, 0, found("a", "1"));
         e.write_ready().unwrap();
         assert_eq!((e.len(), e.finished_bytes(), e.counters.printed), (0, 0, 3));
         assert_eq!(e.admit(), 3);
@@ -216,7 +224,8 @@ mod tests {
             )),
         ] {
             let seq = e.admit();
-            e.finish(
+            finish(
+                &mut e,
                 seq,
                 Finished {
                     entry: ListEntry::default(),

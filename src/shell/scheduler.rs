@@ -65,8 +65,8 @@ pub(crate) struct PipelineEnd {
 struct BoardState {
     /// Objects whose HEAD has not started yet, with their place in the listing.
     todo: VecDeque<(u64, ListEntry)>,
-    /// HEADs finished since the scheduler last looked.
-    done: Vec<(u64, Finished)>,
+    /// HEADs finished since the scheduler last looked, each with its weight.
+    done: Vec<(u64, Finished, usize)>,
     /// HEAD tasks alive; each does one HEAD at a time.
     tasks: usize,
     /// What the records in `done` weigh, and what those waiting in the emitter weighed when the
@@ -110,8 +110,9 @@ async fn head_task<L: Lookup>(lookup: Arc<L>, board: Arc<Board>, mut rng: SmallR
         let finished = lookup.look_up(entry, &mut rng).await;
         {
             let mut state = lock(&board.state);
-            state.done_bytes += finished.weight();
-            state.done.push((seq, finished));
+            let weight = finished.weight();
+            state.done_bytes += weight;
+            state.done.push((seq, finished, weight));
         }
         board.finished.notify_one();
     }
@@ -157,9 +158,9 @@ pub(crate) async fn run_pipeline<S: PageSource, L: Lookup>(
             std::mem::take(&mut state.done)
         };
         unfinished -= done.len();
-        for (seq, finished) in done {
+        for (seq, finished, weight) in done {
             listed_bytes = listed_bytes.saturating_sub(finished.entry.heap_bytes());
-            emitter.finish(seq, finished);
+            emitter.finish(seq, finished, weight);
         }
         if let Err(e) = emitter.write_ready() {
             // The output is gone: nothing more can be reported.
