@@ -13,7 +13,8 @@
 //!
 //! Two listed entries are two keys, and keys are listed in order: when a reading of one entry is
 //! another entry's name, [`resolve_linked_readings`] uses that order to rule a reading out, and marks
-//! the entries it cannot settle [`ListEntry::linked`], so that both readings are looked up.
+//! the entries it cannot settle [`ListEntry::linked`], so that both readings are looked up. It needs
+//! the page before as well, so the lister calls it on each page; the parser reads each key alone.
 //!
 //! **One bad entry is one failed object.** A `<Contents>` whose `<Size>` is not a whole number, or whose
 //! text fields are not UTF-8, is kept with an [`EntryProblem`]; only a page that cannot be read (bad XML,
@@ -380,7 +381,6 @@ pub fn parse_list_page_at_most(xml: &[u8], max_entries: usize) -> Result<ListPag
             }
         }
     }
-    resolve_linked_readings(&mut page.contents, &PageNames::default(), None);
     page.common_prefixes = raw_prefixes.into_iter().map(read_other).collect();
     let [prefix, delimiter, start_after, marker, next_marker] = raw_top;
     page.prefix = prefix.map(read_other);
@@ -482,9 +482,15 @@ pub fn resolve_linked_readings(
 mod tests {
     use super::*;
 
+    /// A page as the lister hands it on: parsed, and its linked readings settled (no page before).
+    fn linked_page(xml: &str) -> ListPage {
+        let mut page = parse_list_page(xml.as_bytes()).unwrap();
+        resolve_linked_readings(&mut page.contents, &PageNames::default(), None);
+        page
+    }
+
     fn keys_of(xml: &str) -> Vec<(String, KeyReading, Option<String>)> {
-        parse_list_page(xml.as_bytes())
-            .unwrap()
+        linked_page(xml)
             .contents
             .into_iter()
             .map(|e| {
@@ -590,7 +596,7 @@ mod tests {
     fn what_the_order_cannot_settle_is_linked_and_the_previous_page_counts() {
         // On S3, `a+b` (the key `a b`) is settled by the order; `a%2Bb` could be `a+b` or `a%2Bb`
         // (both come after `a b`): it is looked up both ways.
-        let page = parse_list_page(url_page(&["a+b", "a%2Bb"]).as_bytes()).unwrap();
+        let page = linked_page(&url_page(&["a+b", "a%2Bb"]));
         assert!(!page.contents[0].linked);
         assert!(page.contents[1].linked);
         // A name of the page before counts too.
