@@ -102,10 +102,6 @@ impl ConnectionPool {
     /// opened by `connector`. `host` is the `Host` of the requests to come. A response whose status line
     /// and headers take more than `max_header_bytes` (at least [`MIN_HEADER_BYTES`]) is an error: every
     /// connection's read buffer may grow to that size.
-    pub(crate) fn max_header_bytes(&self) -> usize {
-        self.inner.max_header_bytes
-    }
-
     pub(crate) fn new(
         host: &str,
         connector: Connector,
@@ -148,6 +144,12 @@ impl ConnectionPool {
             let mut sender = self.checkout().await?;
             match sender.try_send_request(request).await {
                 Ok(response) => {
+                    // hyper refuses a head larger than its buffer only when it arrives in parts;
+                    // one that fits a single read passes, so the limits are checked here too (the
+                    // connection is closed: the lease is not given back).
+                    if self.inner.head_is_too_large(response.headers()) {
+                        return Err(self.inner.head_too_large(op));
+                    }
                     let lease = Lease { pool: self, sender };
                     return Ok((response, lease));
                 }
@@ -159,13 +161,7 @@ impl ConnectionPool {
                     _ => {
                         let source = e.into_error();
                         return Err(if is_head_too_large(&source) {
-                            Error::BadResponse {
-                                op,
-                                problem: BadResponse::HeadTooLarge {
-                                    limit: self.inner.max_header_bytes,
-                                    max_headers: max_response_headers(self.inner.max_header_bytes),
-                                },
-                            }
+                            self.inner.head_too_large(op)
                         } else {
                             Error::Connection { op, source }
                         });
@@ -252,6 +248,25 @@ impl PoolState {
 }
 
 impl PoolInner {
+    /// Whether a response's headers pass the pool's limits: their bytes, and their number.
+    fn head_is_too_large(&self, headers: &HeaderMap) -> bool {
+        let bytes: usize = headers
+            .iter()
+            .map(|(n, v)| n.as_str().len() + v.len() + 4)
+            .sum();
+        bytes > self.max_header_bytes || headers.len() > max_response_headers(self.max_header_bytes)
+    }
+
+    fn head_too_large(&self, op: Operation) -> Error {
+        Error::BadResponse {
+            op,
+            problem: BadResponse::HeadTooLarge {
+                limit: self.max_header_bytes,
+                max_headers: max_response_headers(self.max_header_bytes),
+            },
+        }
+    }
+
     /// A connection goes to the first request still waiting, else into the idle list; a failed attempt
     /// to open one goes to the first request still waiting that nothing else will serve.
     fn give_back(&self, mut item: Result<Sender, Error>) {

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use super::connect::Connector;
 use super::error::{BadResponse, Error, Operation, TimeoutPhase};
 use super::park_delay::ParkDelay;
-use super::pool::{max_response_headers, ConnectionPool, Lease};
+use super::pool::{ConnectionPool, Lease};
 use super::retry::{with_retries, RetryPolicy, SmallRng};
 use crate::core::endpoint::BucketTarget;
 use crate::core::list::{parse_list_page_at_most, ListPage};
@@ -188,20 +188,6 @@ impl S3Client {
         match resp.status().as_u16() {
             200 => {
                 let headers = resp.headers();
-                // hyper refuses a head larger than its buffer only when it arrives in parts; one that
-                // fits a single read passes, so the limit is checked here too.
-                let head_bytes: usize = headers
-                    .iter()
-                    .map(|(n, v)| n.as_str().len() + v.len() + 4)
-                    .sum();
-                let limit = self.heads.max_header_bytes();
-                let max_headers = max_response_headers(limit);
-                if head_bytes > limit || headers.len() > max_headers {
-                    return Err(Error::BadResponse {
-                        op,
-                        problem: BadResponse::HeadTooLarge { limit, max_headers },
-                    });
-                }
                 let metadata =
                     metadata::from_headers(headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())))
                         .map_err(|e| Error::BadResponse {
