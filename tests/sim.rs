@@ -3,83 +3,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
-
 use common::s3meta;
+use common::sim::{count, start_sim, Sim, CREDS};
 use s3meta::sim::bucket::VirtualBucket;
 use serde_json::Value;
-
-/// A running `s3meta sim`, killed when dropped.
-struct Sim {
-    child: Child,
-    endpoint: String,
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Sim {
-    /// Stops it as Ctrl-C would (SIGTERM) and returns what it printed on stderr: its request counts.
-    fn stop(mut self) -> String {
-        let pid = self.child.id().to_string();
-        let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(killed.success());
-        let mut err = String::new();
-        self.child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut err)
-            .unwrap();
-        let _ = self.child.wait();
-        err
-    }
-}
-
-/// Starts `s3meta sim` on the first free port of its default range (below the ephemeral ports) and
-/// reads the address from its banner: no race between finding a port and binding it.
-fn start_sim(args: &[&str]) -> Sim {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_s3meta"))
-        .args(["sim", "--duration", "120"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start s3meta sim");
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let endpoint = first
-        .split("listening on ")
-        .nth(1)
-        .unwrap_or_else(|| panic!("no banner: {first:?}"))
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
-    Sim { child, endpoint }
-}
-
-/// The count `name=N` in the simulator's summary.
-fn count(summary: &str, name: &str) -> u64 {
-    summary
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix(&format!("{name}=")))
-        .unwrap_or_else(|| panic!("{name} in {summary}"))
-        .parse()
-        .unwrap()
-}
-
-const CREDS: [(&str, &str); 2] = [
-    ("AWS_ACCESS_KEY_ID", "S3METASIMACCESSKEY"),
-    ("AWS_SECRET_ACCESS_KEY", "s3meta-sim-public-test-secret"),
-];
 
 fn scan(sim: &Sim, extra: &[&str]) -> common::Run {
     let mut args = vec!["scan", "s3://sim", "--endpoint-url", &sim.endpoint];

@@ -12,6 +12,8 @@ pub trait Environment {
     /// A file's bytes, at most `limit + 1` of them (so that a caller can tell a larger file);
     /// `Ok(None)` when there is no such file.
     fn read_file(&self, path: &Path, limit: usize) -> std::io::Result<Option<Vec<u8>>>;
+    /// Whether users other than the file's owner may read it (group or others), as ssh checks its keys.
+    fn readable_by_others(&self, path: &Path) -> bool;
 }
 
 /// The process environment and file system.
@@ -39,5 +41,10 @@ impl Environment for ProcessEnvironment {
         // `take`: a device such as /dev/zero never ends.
         file.take(limit as u64 + 1).read_to_end(&mut bytes)?;
         Ok(Some(bytes))
+    }
+
+    fn readable_by_others(&self, path: &Path) -> bool {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o044 != 0)
     }
 }

@@ -145,6 +145,9 @@ pub fn run(args: &[String], env: &dyn Environment) -> i32 {
 }
 
 fn scan(command: ScanCommand) -> i32 {
+    for warning in &command.warnings {
+        stderr_line(&format!("s3meta: {warning}"));
+    }
     let mut config = command.config;
     config.progress = match command.progress {
         ProgressMode::Never => false,

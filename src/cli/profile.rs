@@ -11,11 +11,12 @@ use super::environment::Environment;
 /// Larger than any real credentials or config file.
 const MAX_FILE_BYTES: usize = 1 << 20;
 
-/// The profiles of both files: `profiles[name][key] = value`, the credentials file first so it wins.
+/// The profiles of both files: `profiles[name][key] = (value, from the config file)`, the
+/// credentials file first so it wins.
 pub(crate) struct Profiles {
     pub credentials_path: PathBuf,
     pub config_path: PathBuf,
-    profiles: HashMap<String, HashMap<String, String>>,
+    profiles: HashMap<String, HashMap<String, (String, bool)>>,
 }
 
 fn home(env: &dyn Environment) -> Result<PathBuf, String> {
@@ -99,7 +100,7 @@ impl Profiles {
                 // The credentials file is read first and wins; within a file, the first value does.
                 entries
                     .entry(key.trim().to_ascii_lowercase())
-                    .or_insert_with(|| value.trim().to_owned());
+                    .or_insert_with(|| (value.trim().to_owned(), is_config));
             }
         }
         Ok(())
@@ -113,8 +114,18 @@ impl Profiles {
         self.profiles
             .get(profile)?
             .get(key)
-            .filter(|v| !v.is_empty())
-            .cloned()
+            .filter(|(v, _)| !v.is_empty())
+            .map(|(v, _)| v.clone())
+    }
+
+    /// The file a profile's value was read from.
+    pub(crate) fn file_of(&self, profile: &str, key: &str) -> Option<&Path> {
+        let (_, is_config) = self.profiles.get(profile)?.get(key)?;
+        Some(if *is_config {
+            &self.config_path
+        } else {
+            &self.credentials_path
+        })
     }
 }
 

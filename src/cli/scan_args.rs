@@ -1,7 +1,7 @@
 //! `s3meta scan`: arguments, environment and `~/.aws` files → a [`ScanCommand`]. The conventions are
 //! aws-cli's, so that what users already have in their fingers works.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::environment::Environment;
@@ -10,11 +10,13 @@ use super::profile::Profiles;
 use super::UsageError;
 use crate::core::endpoint::{parse_s3_url, Addressing, BucketTarget, Endpoint, Scheme};
 use crate::core::output::Format;
+use crate::core::resolve::ResolveRule;
 use crate::core::sigv4::Credentials;
 use crate::shell::retry::RetryPolicy;
 use crate::shell::scan::{
     ScanConfig, DEFAULT_CONCURRENCY, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_KEYS, DEFAULT_TIMEOUT,
 };
+use crate::shell::tls::{TlsOptions, TrustRoots};
 
 pub(crate) const USAGE: &str = "\
 s3meta — list the custom metadata (x-amz-meta-*) of every object in an S3 bucket, fast
@@ -31,7 +33,17 @@ OPTIONS:
         --region REGION        signing region [env: AWS_REGION, AWS_DEFAULT_REGION; profile; default: us-east-1]
         --profile NAME         profile in ~/.aws/credentials and ~/.aws/config [env: AWS_PROFILE]
         --no-sign-request      send anonymous requests (public buckets)
-        --addressing STYLE     path | virtual [default: path for --endpoint-url, virtual for AWS]
+        --addressing STYLE     path | virtual [default: path for --endpoint-url, virtual for AWS
+                               unless the bucket name holds a '.', which no certificate can match]
+        --resolve HOST:PORT:ADDR[,ADDR...]
+                               connect to these addresses instead of resolving HOST (curl's form; an
+                               ADDR may carry its own port, 10.0.0.5:8443); connections are spread over
+                               all of them. The Host, the signature and the certificate stay HOST's.
+                               Repeatable; a rule must name the endpoint's host and port
+        --ca-bundle FILE       trust only the CA certificates in this PEM file (a private CA)
+                               [env: AWS_CA_BUNDLE; profile: ca_bundle; default: the system's bundle,
+                               else Mozilla's roots compiled in]
+        --no-verify-ssl        do not check the server's certificate (a warning says so on every run)
     -j, --concurrency N        HEAD requests in flight [default: 256]
         --format FORMAT        jsonl | text | csv [default: jsonl]
     -o, --output FILE          write records to FILE instead of stdout
@@ -42,6 +54,9 @@ OPTIONS:
         --retries N            attempts per request, the first included [default: 5]
         --max-header-bytes N   largest HEAD response head accepted, 8192 to 16777216 [default: 32768]
         --progress WHEN        never | always | auto (auto: when stderr is a terminal) [default: auto]
+
+Over plain http:// to an address that is not loopback, the access key id, the session token and
+the metadata travel unencrypted (the secret key never does): a warning says so.
 
 Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, else the profile
 (--profile, AWS_PROFILE or `default`; AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE are honoured).
@@ -64,6 +79,8 @@ pub(crate) struct ScanCommand {
     pub config: ScanConfig,
     pub output: Option<PathBuf>,
     pub progress: ProgressMode,
+    /// Printed before the scan starts, one line each: what the user should know about this run.
+    pub warnings: Vec<String>,
 }
 
 fn usage(msg: impl Into<String>) -> UsageError {
@@ -89,6 +106,9 @@ struct Args {
     retries: Option<u32>,
     max_header_bytes: Option<usize>,
     progress: Option<ProgressMode>,
+    resolve: Vec<ResolveRule>,
+    ca_bundle: Option<PathBuf>,
+    no_verify_ssl: bool,
 }
 
 pub(crate) fn number<T>(flag: &str, value: &str, min: T, max: T) -> Result<T, UsageError>
@@ -151,6 +171,13 @@ pub(crate) fn parse_scan(args: &[String], env: &dyn Environment) -> Result<Parse
             "--max-header-bytes" => {
                 a.max_header_bytes = Some(number(flag, &value("a number")?, 8192, 16 << 20)?)
             }
+            "--resolve" => {
+                let rule =
+                    ResolveRule::parse(&value("HOST:PORT:ADDR[,ADDR...]")?).map_err(usage)?;
+                a.resolve.push(rule);
+            }
+            "--ca-bundle" => a.ca_bundle = Some(PathBuf::from(value("a PEM file")?)),
+            "--no-verify-ssl" => a.no_verify_ssl = true,
             "--progress" => {
                 let v = value("never, always or auto")?;
                 a.progress = Some(match v.as_str() {
@@ -236,32 +263,74 @@ fn resolve(a: Args, env: &dyn Environment) -> Result<ScanCommand, UsageError> {
         Some(url) => Endpoint::parse(url).map_err(usage)?,
         None => Endpoint::aws(&region),
     };
-    if endpoint.scheme == Scheme::Https {
+    if endpoint.scheme == Scheme::Https && !cfg!(feature = "tls") {
         return Err(usage(format!(
-            "{}://{}: https endpoints need TLS, which this build does not have yet; use an http:// endpoint",
-            endpoint.scheme.as_str(),
+            "https://{}: this build has no TLS (it was built without the `tls` feature); use an http:// endpoint",
             endpoint.authority()
         )));
     }
-    let addressing = a.addressing.unwrap_or(if custom_endpoint.is_some() {
-        Addressing::Path
-    } else {
-        Addressing::Virtual
-    });
+    // A dotted bucket is more than one label: `*.s3.REGION.amazonaws.com` does not match it.
+    let addressing = a.addressing.unwrap_or(
+        if custom_endpoint.is_some() || (endpoint.scheme == Scheme::Https && bucket.contains('.')) {
+            Addressing::Path
+        } else {
+            Addressing::Virtual
+        },
+    );
     let target = BucketTarget::new(endpoint, &bucket, addressing).map_err(usage)?;
+    for rule in &a.resolve {
+        if !rule.applies_to_target(&target) {
+            return Err(usage(format!(
+                "--resolve {}:{}: connections go to {}, which the rule does not name",
+                rule.host,
+                rule.port,
+                target.connect_address()
+            )));
+        }
+    }
+    let mut warnings = Vec::new();
+    let tls = TlsOptions {
+        roots: trust_roots(a.ca_bundle, &profiles, &profile_name_or_default, env)?,
+        verify: !a.no_verify_ssl,
+    };
+    if a.no_verify_ssl && target.endpoint.scheme == Scheme::Https {
+        warnings.push(
+            "warning: --no-verify-ssl: the server's certificate is not checked, so anyone on the network path can pose as the server and read the credentials' signatures and the metadata"
+                .to_owned(),
+        );
+    }
 
-    let credentials = if a.no_sign_request {
-        None
+    let (credentials, credentials_file) = if a.no_sign_request {
+        (None, None)
     } else {
-        Some(resolve_credentials(
+        let (c, file) = resolve_credentials(
             a.profile.as_deref(),
             profile_name.as_deref(),
             &profiles,
             env,
-        )?)
+        )?;
+        (Some(c), file)
     };
 
+    if credentials.is_some()
+        && target.endpoint.scheme == Scheme::Http
+        && !goes_to_loopback(&target, &a.resolve)
+    {
+        warnings.push(format!(
+            "warning: {} is plain http:// and not loopback: the access key id, the session token and the metadata travel unencrypted (the secret key never does)",
+            target.connect_address()
+        ));
+    }
+    if let Some(path) = credentials_file.filter(|p| env.readable_by_others(p)) {
+        warnings.push(format!(
+            "warning: {} is readable by other users than its owner: chmod 600 it",
+            path.display()
+        ));
+    }
+
     let mut config = ScanConfig::new(target, credentials);
+    config.tls = tls;
+    config.resolve = a.resolve;
     config.prefix = prefix.into_bytes();
     config.start_after = a.start_after.map(String::into_bytes);
     config.region = region;
@@ -279,7 +348,44 @@ fn resolve(a: Args, env: &dyn Environment) -> Result<ScanCommand, UsageError> {
         config,
         output: a.output,
         progress: a.progress.unwrap_or(ProgressMode::Auto),
+        warnings,
     })
+}
+
+/// `--ca-bundle`, then `AWS_CA_BUNDLE`, then the profile's `ca_bundle` (aws-cli's order), else the
+/// system's roots.
+fn trust_roots(
+    flag: Option<PathBuf>,
+    profiles: &Profiles,
+    profile: &str,
+    env: &dyn Environment,
+) -> Result<TrustRoots, UsageError> {
+    let (path, from) = match flag {
+        Some(p) => (p, "--ca-bundle".to_owned()),
+        None => match var(env, "AWS_CA_BUNDLE")? {
+            Some(p) => (PathBuf::from(p), "AWS_CA_BUNDLE".to_owned()),
+            None => match profiles.get(profile, "ca_bundle") {
+                Some(p) => (PathBuf::from(p), format!("profile {profile:?}")),
+                None => return Ok(TrustRoots::System),
+            },
+        },
+    };
+    Ok(TrustRoots::File { path, from })
+}
+
+/// Whether every connection goes to a loopback address: the endpoint is `localhost` or a loopback IP,
+/// or the `--resolve` rule for it names only loopback addresses.
+fn goes_to_loopback(target: &BucketTarget, rules: &[ResolveRule]) -> bool {
+    if let Some(rule) = rules.iter().find(|r| r.applies_to_target(target)) {
+        return rule.addrs.iter().all(|a| a.ip().is_loopback());
+    }
+    let host = target.connect_host();
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare == "localhost"
+        || bare.ends_with(".localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Checks a credential for what cannot go into a request: an access key id and a session token are sent
@@ -309,12 +415,13 @@ fn credentials(
 }
 
 /// aws-cli order: `--profile` first, then the environment's keys, then `AWS_PROFILE` or `default`.
-fn resolve_credentials(
+/// With the credentials, the file their secret was read from.
+fn resolve_credentials<'p>(
     flag_profile: Option<&str>,
     profile_name: Option<&str>,
-    profiles: &Profiles,
+    profiles: &'p Profiles,
     env: &dyn Environment,
-) -> Result<Credentials, UsageError> {
+) -> Result<(Credentials, Option<&'p Path>), UsageError> {
     if flag_profile.is_none() {
         match (
             var(env, "AWS_ACCESS_KEY_ID")?,
@@ -322,7 +429,7 @@ fn resolve_credentials(
         ) {
             (Some(id), Some(secret)) => {
                 let token = var(env, "AWS_SESSION_TOKEN")?;
-                return credentials(id, secret, token, "the environment");
+                return Ok((credentials(id, secret, token, "the environment")?, None));
             }
             (Some(_), None) => {
                 return Err(usage(
@@ -341,12 +448,15 @@ fn resolve_credentials(
     let id = profiles.get(name, "aws_access_key_id");
     let secret = profiles.get(name, "aws_secret_access_key");
     match (id, secret) {
-        (Some(id), Some(secret)) => credentials(
-            id,
-            secret,
-            profiles.get(name, "aws_session_token"),
-            &format!("profile {name:?}"),
-        ),
+        (Some(id), Some(secret)) => Ok((
+            credentials(
+                id,
+                secret,
+                profiles.get(name, "aws_session_token"),
+                &format!("profile {name:?}"),
+            )?,
+            profiles.file_of(name, "aws_secret_access_key"),
+        )),
         (Some(_), None) => Err(usage(format!("profile {name:?} has aws_access_key_id but no aws_secret_access_key"))),
         (None, Some(_)) => Err(usage(format!("profile {name:?} has aws_secret_access_key but no aws_access_key_id"))),
         (None, None) => Err(usage(format!(

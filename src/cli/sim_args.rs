@@ -1,12 +1,15 @@
 //! `s3meta sim`: its arguments → a [`SimConfig`].
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::flags::Flags;
 use super::UsageError;
 use crate::core::endpoint::{validate_bucket, Addressing};
+use crate::core::sigv4::Credentials;
 use crate::sim::bucket::Layout;
 use crate::sim::faults::{FaultPlan, Latency};
+use crate::sim::tls::SimTls;
 use crate::sim::{default_options, Listen, SimConfig, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
 
 pub(crate) const SIM_USAGE: &str = "\
@@ -31,6 +34,8 @@ OPTIONS:
         --anonymous            accept unsigned requests (default: verify SigV4)
         --access-key K         the access key to accept [default: S3METASIMACCESSKEY]
         --secret-key S         its secret [default: s3meta-sim-public-test-secret]
+        --tls-cert FILE        serve HTTPS with this PEM certificate chain (and --tls-key)
+        --tls-key FILE         its PEM private key
         --duration SECONDS     stop after this long, at most a year (default: run until Ctrl-C or SIGTERM)
 ";
 
@@ -53,6 +58,7 @@ pub(crate) fn parse_sim_args(args: &[String]) -> Result<Option<SimConfig>, Usage
     let mut duration = None;
     let mut fail = String::new();
     let (mut key, mut secret, mut anonymous) = (None, None, false);
+    let (mut tls_cert, mut tls_key) = (None, None);
     let mut flags = Flags::new(args);
     while let Some(f) = flags.next_flag() {
         let flag = f.name.as_str();
@@ -94,6 +100,8 @@ pub(crate) fn parse_sim_args(args: &[String]) -> Result<Option<SimConfig>, Usage
             "--anonymous" => anonymous = true,
             "--access-key" => key = Some(value()?),
             "--secret-key" => secret = Some(value()?),
+            "--tls-cert" => tls_cert = Some(PathBuf::from(value()?)),
+            "--tls-key" => tls_key = Some(PathBuf::from(value()?)),
             "--duration" => {
                 let v = value()?;
                 let secs: f64 = parse_num(flag, &v)?;
@@ -116,10 +124,16 @@ pub(crate) fn parse_sim_args(args: &[String]) -> Result<Option<SimConfig>, Usage
     o.credentials = if anonymous {
         None
     } else {
-        Some((
+        Some(Credentials::new(
             key.unwrap_or_else(|| DEFAULT_ACCESS_KEY.into()),
             secret.unwrap_or_else(|| DEFAULT_SECRET_KEY.into()),
+            None,
         ))
+    };
+    o.tls = match (tls_cert, tls_key) {
+        (Some(cert), Some(key)) => Some(SimTls { cert, key }),
+        (None, None) => None,
+        _ => return Err(usage("--tls-cert and --tls-key go together")),
     };
     validate_bucket(&o.bucket_name, Addressing::Path).map_err(usage)?;
     Ok(Some(SimConfig {

@@ -22,6 +22,9 @@ impl Environment for FakeEnv {
             .get(path.to_str().unwrap_or(""))
             .map(|v| v[..v.len().min(limit + 1)].to_vec()))
     }
+    fn readable_by_others(&self, path: &Path) -> bool {
+        self.vars.get("TEST_OPEN_FILE") == path.to_str().as_ref()
+    }
 }
 
 fn env(vars: &[(&'static str, &'static str)]) -> FakeEnv {
@@ -174,7 +177,14 @@ fn bad_input_gets_a_message_that_names_it() {
     assert!(usage_error(&["s3://bkt", ENDPOINT, "--max-keys", "1001"], &e).contains("--max-keys"));
     assert!(usage_error(&["s3://bkt", ENDPOINT, "--bogus"], &e).contains("--bogus"));
     assert!(usage_error(&["s3://bkt", ENDPOINT, "--format"], &e).contains("needs a value"));
+    #[cfg(not(feature = "tls"))]
     assert!(usage_error(&["s3://bkt"], &e).contains("TLS"));
+    assert!(usage_error(&["s3://bkt", "--resolve", "bkt:443"], &e).contains("no address"));
+    assert!(usage_error(
+        &["s3://bkt", ENDPOINT, "--resolve", "other:9000:10.0.0.1"],
+        &e
+    )
+    .contains("connections go to 127.0.0.1:9000, which the rule does not name"));
     let missing = env(&[("AWS_ACCESS_KEY_ID", "K"), ("HOME", "/nowhere")]);
     assert!(usage_error(&["s3://bkt", ENDPOINT], &missing).contains("AWS_SECRET_ACCESS_KEY is not"));
     let none = env(&[("HOME", "/nowhere")]);
@@ -196,4 +206,99 @@ fn help_and_version() {
         Ok(Command::Text(scan_args::USAGE))
     ));
     assert!(parse(&["lst".into()], &env(&[])).is_err());
+}
+
+fn warnings(args: &[&str], e: &FakeEnv) -> Vec<String> {
+    command(args, e).unwrap().warnings
+}
+
+#[test]
+fn what_travels_in_clear_or_unchecked_is_said_before_the_scan() {
+    let e = env(&[]);
+    // Loopback, by address, by name, or through --resolve: nothing to say.
+    assert!(warnings(&["s3://bkt", ENDPOINT], &e).is_empty());
+    assert!(warnings(&["s3://bkt", "--endpoint-url=http://localhost:9000"], &e).is_empty());
+    let resolved = [
+        "s3://bkt",
+        "--endpoint-url=http://fb.example:80",
+        "--resolve",
+        "fb.example:80:127.0.0.1:20001,[::1]:20002",
+    ];
+    assert!(warnings(&resolved, &e).is_empty());
+    // Plain http elsewhere, signed: the key id and token travel in clear.
+    let w = warnings(&["s3://bkt", "--endpoint-url=http://10.0.0.5"], &e);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains("10.0.0.5:80 is plain http://") && w[0].contains("the secret key never does")
+    );
+    let remote = [
+        "s3://bkt",
+        "--endpoint-url=http://fb.example",
+        "--resolve",
+        "fb.example:80:127.0.0.1,10.1.1.1",
+    ];
+    assert_eq!(warnings(&remote, &e).len(), 1);
+    // Unsigned requests carry no key.
+    assert!(warnings(
+        &[
+            "s3://bkt",
+            "--endpoint-url=http://10.0.0.5",
+            "--no-sign-request"
+        ],
+        &e
+    )
+    .is_empty());
+    // --no-verify-ssl says so on every run.
+    let w = warnings(&["s3://bkt", "--no-verify-ssl"], &e);
+    assert!(w.len() == 1 && w[0].contains("--no-verify-ssl"), "{w:?}");
+    // A credentials file others can read, when the keys come from it.
+    let open = env(&[("TEST_OPEN_FILE", "/home/u/.aws/credentials")]);
+    let w = warnings(&["s3://bkt", ENDPOINT], &open);
+    assert!(
+        w.len() == 1 && w[0].contains("/home/u/.aws/credentials is readable by other users"),
+        "{w:?}"
+    );
+    let from_env = env(&[
+        ("TEST_OPEN_FILE", "/home/u/.aws/credentials"),
+        ("AWS_ACCESS_KEY_ID", "K"),
+        ("AWS_SECRET_ACCESS_KEY", "S"),
+    ]);
+    assert!(warnings(&["s3://bkt", ENDPOINT], &from_env).is_empty());
+}
+
+#[test]
+fn trust_roots_come_from_the_flag_the_environment_or_the_profile() {
+    use crate::shell::tls::TrustRoots;
+    let file = |c: ScanConfig| match c.tls.roots {
+        TrustRoots::File { path, from } => (path.display().to_string(), from),
+        TrustRoots::System => ("system".into(), String::new()),
+    };
+    let e = env(&[]);
+    assert_eq!(file(scan(&["s3://bkt"], &e).unwrap()).0, "system");
+    let with_env = env(&[("AWS_CA_BUNDLE", "/env.pem")]);
+    assert_eq!(
+        file(scan(&["s3://bkt"], &with_env).unwrap()),
+        ("/env.pem".into(), "AWS_CA_BUNDLE".into())
+    );
+    assert_eq!(
+        file(scan(&["s3://bkt", "--ca-bundle", "/flag.pem"], &with_env).unwrap()),
+        ("/flag.pem".into(), "--ca-bundle".into())
+    );
+    let c = scan(&["s3://bkt", "--no-verify-ssl"], &e).unwrap();
+    assert!(!c.tls.verify);
+}
+
+#[test]
+fn a_dotted_bucket_on_aws_is_addressed_by_path() {
+    let e = env(&[]);
+    assert_eq!(
+        scan(&["s3://my.bucket"], &e).unwrap().target.addressing,
+        Addressing::Path
+    );
+    assert_eq!(
+        scan(&["s3://my-bucket"], &e).unwrap().target.addressing,
+        Addressing::Virtual
+    );
+    let forced = scan(&["s3://my.bucket", "--addressing", "virtual"], &e).unwrap();
+    assert_eq!(forced.target.addressing, Addressing::Virtual);
 }

@@ -232,17 +232,25 @@ impl BucketTarget {
         &self.host
     }
 
-    /// `host:port` to open connections to: the `Host` with the port always written (the scheme's
-    /// default when the endpoint has none).
-    pub fn connect_address(&self) -> String {
-        let port = self
-            .endpoint
-            .port
-            .unwrap_or(self.endpoint.scheme.default_port());
+    /// The host connections go to (the `Host` without its port), and the name certificates are checked
+    /// against. An IPv6 address keeps its brackets.
+    pub fn connect_host(&self) -> String {
         match self.addressing {
-            Addressing::Path => format!("{}:{port}", self.endpoint.host),
-            Addressing::Virtual => format!("{}.{}:{port}", self.bucket, self.endpoint.host),
+            Addressing::Path => self.endpoint.host.clone(),
+            Addressing::Virtual => format!("{}.{}", self.bucket, self.endpoint.host),
         }
+    }
+
+    /// The port connections go to: the endpoint's, or its scheme's default.
+    pub fn connect_port(&self) -> u16 {
+        self.endpoint
+            .port
+            .unwrap_or(self.endpoint.scheme.default_port())
+    }
+
+    /// `host:port` to open connections to: the `Host` with the port always written.
+    pub fn connect_address(&self) -> String {
+        format!("{}:{}", self.connect_host(), self.connect_port())
     }
 
     /// The path of the bucket itself (for LIST).

@@ -6,6 +6,7 @@ pub mod list;
 pub mod metadata;
 pub mod output;
 pub mod request;
+pub mod resolve;
 pub mod s3error;
 pub mod sigv4;
 pub mod uri;

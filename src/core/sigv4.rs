@@ -45,6 +45,23 @@ impl Credentials {
     pub fn access_key_id(&self) -> &str {
         &self.access_key_id
     }
+
+    /// For the simulator's verifier; the signer reads the field itself.
+    #[cfg(feature = "sim")]
+    pub(crate) fn secret_access_key(&self) -> &str {
+        &self.secret_access_key
+    }
+}
+
+/// The access key id only: a message may name which key was used, never its secret or token.
+impl fmt::Display for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "access key {}", self.access_key_id)?;
+        if self.session_token.is_some() {
+            f.write_str(" with a session token")?;
+        }
+        Ok(())
+    }
 }
 
 impl fmt::Debug for Credentials {

@@ -1,137 +1,406 @@
-//! Opening a connection: resolve the host (answers reused for a while, connections spread over every
-//! address), then TCP with a timeout, falling through to the next address. The pool asks this for a
-//! stream and speaks HTTP over it; a TLS layer will sit here, between the socket and the pool.
+//! Opening a connection: the addresses of the host (from `--resolve`, or the resolver's answers reused
+//! for a while), TCP with a timeout, falling through to the next address, then TLS for `https://`. The
+//! pool asks this for a [`Stream`] and speaks HTTP over it.
+//!
+//! Connections are spread over every address: each new one goes to the address with the fewest open
+//! or opening, the one least recently tried among equals. A FlashBlade serves one bucket on several data VIPs, and AWS answers a
+//! name with several addresses; one address alone would cap a scan at what one front end can do.
 
+use std::io;
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 use super::error::Error;
 use super::lock;
+#[cfg(feature = "tls")]
+use super::tls::TlsClient;
 
 /// How long the addresses a host name resolved to are reused before asking the resolver again.
 const DNS_TTL: Duration = Duration::from_secs(30);
 
-/// What the pool speaks HTTP over.
-pub(crate) type Stream = TcpStream;
-
-/// Opens connections to one `host:port`.
+/// Opens the connections of a scan to one host.
 pub(crate) struct Connector {
-    /// `host:port` to connect to.
-    address: String,
+    /// The host name or IP address, without brackets: resolved, and checked against certificates.
+    host: String,
+    port: u16,
+    /// Addresses that are not looked up: an IP endpoint, or a `--resolve` rule.
+    fixed: Option<Vec<SocketAddr>>,
     timeout: Duration,
-    resolved: Mutex<Option<Resolved>>,
+    #[cfg(feature = "tls")]
+    tls: Option<TlsClient>,
+    book: Mutex<AddressBook>,
 }
 
-struct Resolved {
-    addrs: Vec<SocketAddr>,
-    at: Instant,
-    /// Where the next connection starts in `addrs`, so connections spread over every address.
-    next: usize,
+/// The addresses in use, and every address connected to so far (for the summary).
+#[derive(Default)]
+struct AddressBook {
+    current: Vec<Arc<Peer>>,
+    resolved_at: Option<Instant>,
+    everyone: Vec<Arc<Peer>>,
+    /// Counts the attempts, to tell which address was tried least recently.
+    attempts: u64,
+}
+
+/// One address and its connections.
+struct Peer {
+    addr: SocketAddr,
+    /// Connections open, or being opened, to it.
+    open: AtomicUsize,
+    opened: AtomicU64,
+    /// When it was last tried, in [`AddressBook::attempts`].
+    last_tried: AtomicU64,
+}
+
+/// Connections opened to one address during a scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddressConnections {
+    pub addr: SocketAddr,
+    pub opened: u64,
 }
 
 impl Connector {
-    /// Connections to `address` (`host:port`); an attempt that takes longer than `timeout` (a dropped
-    /// SYN is retried by the kernel for two minutes) fails, and the next address is tried.
-    pub(crate) fn new(address: String, timeout: Duration) -> Connector {
+    /// Connections to `host:port`, to `fixed` addresses if given, else to what `host` resolves to. An
+    /// attempt that takes longer than `timeout` (a dropped SYN is retried by the kernel for two
+    /// minutes) fails, and the next address is tried.
+    pub(crate) fn new(
+        host: &str,
+        port: u16,
+        fixed: Option<Vec<SocketAddr>>,
+        timeout: Duration,
+    ) -> Connector {
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let fixed = fixed.or_else(|| {
+            host.parse::<std::net::IpAddr>()
+                .ok()
+                .map(|ip| vec![SocketAddr::new(ip, port)])
+        });
         Connector {
-            address,
+            host,
+            port,
+            fixed,
             timeout,
-            resolved: Mutex::new(None),
+            #[cfg(feature = "tls")]
+            tls: None,
+            book: Mutex::new(AddressBook::default()),
         }
+    }
+
+    /// Runs TLS over every connection.
+    #[cfg(feature = "tls")]
+    pub(crate) fn with_tls(mut self, tls: TlsClient) -> Connector {
+        self.tls = Some(tls);
+        self
     }
 
     pub(crate) async fn connect(&self) -> Result<Stream, Error> {
-        let addrs = self.addresses().await?;
+        let peers = self.peers().await?;
         let mut last_error = None;
-        for addr in &addrs {
-            match tokio::time::timeout(self.timeout, TcpStream::connect(addr)).await {
-                Err(_) => {
-                    last_error = Some(Error::Connect {
-                        addr: addr.to_string(),
-                        source: std::io::Error::new(
-                            std::io::ErrorKind::TimedOut,
-                            format!("no answer within {} s", self.timeout.as_secs_f64()),
-                        ),
-                    })
-                }
-                Ok(Err(source)) => {
-                    last_error = Some(Error::Connect {
-                        addr: addr.to_string(),
-                        source,
-                    })
-                }
-                Ok(Ok(stream)) => {
-                    // Requests are small and each waits for its answer: send them at once.
-                    let _ = stream.set_nodelay(true);
-                    return Ok(stream);
-                }
+        for peer in &peers {
+            match self.connect_to(peer).await {
+                Ok(stream) => return Ok(stream),
+                #[cfg(feature = "tls")]
+                Err(refused @ Error::Tls(_)) => return Err(refused),
+                Err(e) => last_error = Some(e),
             }
         }
-        *lock(&self.resolved) = None; // resolve again next time: the addresses may have moved
+        lock(&self.book).resolved_at = None; // resolve again next time: the addresses may have moved
         Err(last_error.unwrap_or_else(|| Error::NoAddress {
-            host: self.address.clone(),
+            host: self.host.clone(),
         }))
     }
 
-    /// The addresses to try, starting with a different one each time.
-    async fn addresses(&self) -> Result<Vec<SocketAddr>, Error> {
-        if let Ok(addr) = self.address.parse::<SocketAddr>() {
-            return Ok(vec![addr]);
+    async fn connect_to(&self, peer: &Arc<Peer>) -> Result<Stream, Error> {
+        // Counted from the start: connections opened at once must not all pick the same address.
+        let reserved = OpenConnection(peer.clone());
+        peer.open.fetch_add(1, Ordering::Relaxed);
+        let addr = peer.addr;
+        let tcp = match tokio::time::timeout(self.timeout, TcpStream::connect(addr)).await {
+            Err(_) => {
+                return Err(Error::Connect {
+                    addr: addr.to_string(),
+                    source: io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("no answer within {} s", self.timeout.as_secs_f64()),
+                    ),
+                })
+            }
+            Ok(Err(source)) => {
+                return Err(Error::Connect {
+                    addr: addr.to_string(),
+                    source,
+                })
+            }
+            Ok(Ok(tcp)) => tcp,
+        };
+        // Requests are small and each waits for its answer: send them at once.
+        let _ = tcp.set_nodelay(true);
+        let io = self.secure(tcp, addr).await?;
+        peer.opened.fetch_add(1, Ordering::Relaxed);
+        Ok(Stream {
+            io,
+            _open: reserved,
+        })
+    }
+
+    /// The TLS handshake over a new TCP stream, if this is `https://`.
+    #[cfg(feature = "tls")]
+    async fn secure(&self, tcp: TcpStream, addr: SocketAddr) -> Result<Io, Error> {
+        let Some(tls) = &self.tls else {
+            return Ok(Io::Plain(tcp));
+        };
+        match tokio::time::timeout(self.timeout, tls.handshake(tcp, addr)).await {
+            Err(_) => Err(Error::Connect {
+                addr: addr.to_string(),
+                source: io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("no TLS handshake within {} s", self.timeout.as_secs_f64()),
+                ),
+            }),
+            Ok(tls) => Ok(Io::Tls(Box::new(tls?))),
         }
+    }
+
+    #[cfg(not(feature = "tls"))]
+    async fn secure(&self, tcp: TcpStream, _addr: SocketAddr) -> Result<Io, Error> {
+        Ok(Io::Plain(tcp))
+    }
+
+    /// The addresses to try, in order: the one with the fewest open connections first.
+    async fn peers(&self) -> Result<Vec<Arc<Peer>>, Error> {
+        let fresh = |book: &AddressBook| {
+            !book.current.is_empty()
+                && (self.fixed.is_some() || book.resolved_at.is_some_and(|t| t.elapsed() < DNS_TTL))
+        };
         {
-            let mut cached = lock(&self.resolved);
-            if let Some(r) = cached.as_mut().filter(|r| r.at.elapsed() < DNS_TTL) {
-                r.next = r.next.wrapping_add(1);
-                return Ok(rotated(&r.addrs, r.next));
+            let mut book = lock(&self.book);
+            if fresh(&book) {
+                return Ok(book.in_turn());
             }
         }
-        let addrs: Vec<SocketAddr> = tokio::net::lookup_host(&self.address)
+        let addrs = match &self.fixed {
+            Some(addrs) => addrs.clone(),
+            None => self.resolve().await?,
+        };
+        let mut book = lock(&self.book);
+        book.set_current(&addrs);
+        Ok(book.in_turn())
+    }
+
+    async fn resolve(&self) -> Result<Vec<SocketAddr>, Error> {
+        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((self.host.as_str(), self.port))
             .await
             .map_err(|source| Error::Resolve {
-                host: self.address.clone(),
+                host: self.host.clone(),
                 source,
             })?
             .collect();
         if addrs.is_empty() {
             return Err(Error::NoAddress {
-                host: self.address.clone(),
+                host: self.host.clone(),
             });
         }
-        *lock(&self.resolved) = Some(Resolved {
-            addrs: addrs.clone(),
-            at: Instant::now(),
-            next: 0,
-        });
         Ok(addrs)
+    }
+
+    /// Every address connected to, with how many connections each got, in the order first used.
+    pub(crate) fn connections(&self) -> Vec<AddressConnections> {
+        lock(&self.book)
+            .everyone
+            .iter()
+            .map(|p| AddressConnections {
+                addr: p.addr,
+                opened: p.opened.load(Ordering::Relaxed),
+            })
+            .filter(|c| c.opened > 0)
+            .collect()
     }
 }
 
-/// `addrs` starting at `start` (modulo its length), wrapping around.
-fn rotated(addrs: &[SocketAddr], start: usize) -> Vec<SocketAddr> {
-    let start = start % addrs.len();
-    addrs[start..]
-        .iter()
-        .chain(&addrs[..start])
-        .copied()
-        .collect()
+impl AddressBook {
+    /// Uses `addrs` from now on, keeping the counts of addresses seen before.
+    fn set_current(&mut self, addrs: &[SocketAddr]) {
+        let mut current = Vec::with_capacity(addrs.len());
+        for &addr in addrs {
+            let peer = match self.everyone.iter().find(|p| p.addr == addr) {
+                Some(p) => p.clone(),
+                None => {
+                    let p = Arc::new(Peer {
+                        addr,
+                        open: AtomicUsize::new(0),
+                        opened: AtomicU64::new(0),
+                        last_tried: AtomicU64::new(0),
+                    });
+                    self.everyone.push(p.clone());
+                    p
+                }
+            };
+            if !current.iter().any(|p: &Arc<Peer>| p.addr == addr) {
+                current.push(peer);
+            }
+        }
+        self.current = current;
+        self.resolved_at = Some(Instant::now());
+    }
+
+    /// The current addresses, fewest open connections first, the least recently tried first among
+    /// equals. The first is marked as tried now.
+    fn in_turn(&mut self) -> Vec<Arc<Peer>> {
+        let mut order = self.current.clone();
+        order.sort_by_key(|p| {
+            (
+                p.open.load(Ordering::Relaxed),
+                p.last_tried.load(Ordering::Relaxed),
+            )
+        });
+        self.attempts += 1;
+        if let Some(first) = order.first() {
+            first.last_tried.store(self.attempts, Ordering::Relaxed);
+        }
+        order
+    }
+}
+
+#[cfg(feature = "tls")]
+type TlsStream = tokio_rustls::client::TlsStream<TcpStream>;
+
+enum Io {
+    Plain(TcpStream),
+    #[cfg(feature = "tls")]
+    Tls(Box<TlsStream>),
+}
+
+/// What the pool speaks HTTP over: TCP, or TLS over TCP. Counts as open to its address until dropped.
+pub(crate) struct Stream {
+    io: Io,
+    _open: OpenConnection,
+}
+
+struct OpenConnection(Arc<Peer>);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match &mut self.get_mut().io {
+            Io::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(feature = "tls")]
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match &mut self.get_mut().io {
+            Io::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(feature = "tls")]
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match &mut self.get_mut().io {
+            Io::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            #[cfg(feature = "tls")]
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match &self.io {
+            Io::Plain(s) => s.is_write_vectored(),
+            #[cfg(feature = "tls")]
+            Io::Tls(s) => s.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match &mut self.get_mut().io {
+            Io::Plain(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(feature = "tls")]
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match &mut self.get_mut().io {
+            Io::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            #[cfg(feature = "tls")]
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn peers(book: &mut AddressBook) -> Vec<String> {
+        book.in_turn().iter().map(|p| p.addr.to_string()).collect()
+    }
+
     #[test]
-    fn every_address_gets_its_turn_first() {
+    fn each_connection_goes_where_fewest_are_open() {
         let addrs: Vec<SocketAddr> = ["10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80"]
             .iter()
             .map(|a| a.parse().unwrap())
             .collect();
-        let firsts: Vec<SocketAddr> = (0..3).map(|i| rotated(&addrs, i)[0]).collect();
-        assert_eq!(firsts, addrs);
-        assert_eq!(rotated(&addrs, 4).len(), 3);
+        let mut book = AddressBook::default();
+        book.set_current(&addrs);
+        // With none open, the addresses take turns being first.
+        let firsts: Vec<String> = (0..4).map(|_| peers(&mut book)[0].clone()).collect();
+        assert_eq!(
+            firsts,
+            ["10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80", "10.0.0.1:80"]
+        );
+        // One open on .1 (a LIST, say): .2 and .3 take turns.
+        book.current[0].open.store(1, Ordering::Relaxed);
+        let firsts: Vec<String> = (0..4).map(|_| peers(&mut book)[0].clone()).collect();
+        assert_eq!(
+            firsts,
+            ["10.0.0.2:80", "10.0.0.3:80", "10.0.0.2:80", "10.0.0.3:80"]
+        );
+        // Two open on .2 and one on .3: .1 is first whoever's turn it is, then .3.
+        book.current[0].open.store(0, Ordering::Relaxed);
+        book.current[1].open.store(2, Ordering::Relaxed);
+        book.current[2].open.store(1, Ordering::Relaxed);
+        for _ in 0..3 {
+            assert_eq!(
+                peers(&mut book),
+                ["10.0.0.1:80", "10.0.0.3:80", "10.0.0.2:80"]
+            );
+        }
+        // A new answer keeps the counts of the addresses it shares with the old one.
+        book.current[0].opened.store(7, Ordering::Relaxed);
+        book.set_current(&addrs[..1]);
+        assert_eq!(book.current[0].opened.load(Ordering::Relaxed), 7);
+        assert_eq!(book.everyone.len(), 3);
     }
 
     #[test]
@@ -140,9 +409,50 @@ mod tests {
             .enable_all()
             .build()
             .unwrap();
-        let c = Connector::new("127.0.0.1:1".into(), Duration::from_secs(5));
-        let err = rt.block_on(c.connect()).unwrap_err();
+        let c = Connector::new("127.0.0.1", 1, None, Duration::from_secs(5));
+        let err = rt.block_on(c.connect()).err().unwrap();
         assert!(matches!(err, Error::Connect { .. }) && err.is_retryable());
         assert!(err.to_string().contains("127.0.0.1:1"), "{err}");
+        assert!(c.connections().is_empty());
+    }
+
+    #[test]
+    fn connections_spread_over_every_address_given() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let a = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let b = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addrs = vec![a.local_addr().unwrap(), b.local_addr().unwrap()];
+            let c = Connector::new(
+                "vips.example",
+                80,
+                Some(addrs.clone()),
+                Duration::from_secs(5),
+            );
+            let mut open = Vec::new();
+            for _ in 0..6 {
+                open.push(c.connect().await.ok().unwrap());
+            }
+            let counts: Vec<(SocketAddr, u64)> =
+                c.connections().iter().map(|x| (x.addr, x.opened)).collect();
+            assert_eq!(counts.len(), 2, "{counts:?}");
+            assert!(counts.iter().all(|&(_, n)| n == 3), "{counts:?}");
+            // Closing .a's connections sends the next ones there.
+            open.retain(|s| s._open.0.addr != addrs[0]);
+            c.connect().await.ok().unwrap();
+            let total: u64 = c.connections().iter().map(|x| x.opened).sum();
+            assert_eq!(total, 7);
+            assert_eq!(
+                c.connections()
+                    .iter()
+                    .find(|x| x.addr == addrs[0])
+                    .unwrap()
+                    .opened,
+                4
+            );
+        });
     }
 }

@@ -76,6 +76,16 @@ pub enum ListingError {
     },
 }
 
+/// A TLS handshake that was refused: where, for which name, whom we trusted, and rustls's reason.
+#[cfg(feature = "tls")]
+#[derive(Debug)]
+pub struct TlsRefused {
+    pub addr: String,
+    pub host: String,
+    pub roots: String,
+    pub source: rustls::Error,
+}
+
 /// Everything that can go wrong in talking to S3 and writing the records.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -99,6 +109,10 @@ pub enum Error {
     Connect { addr: String, source: io::Error },
     /// The server resolved to no address at all.
     NoAddress { host: String },
+    /// The TLS handshake was refused, by us (a certificate not trusted, or for another name) or by the
+    /// server (nothing in common): another attempt would meet the same. `roots` says whom we trusted.
+    #[cfg(feature = "tls")]
+    Tls(Box<TlsRefused>),
     /// The connection failed under the request: reset, closed before the answer, a protocol error.
     Connection { op: Operation, source: hyper::Error },
     /// The server closed every connection it accepted before the request could be sent.
@@ -137,6 +151,8 @@ impl Error {
             | Error::NoAddress { .. }
             | Error::Connection { .. }
             | Error::ClosedBeforeUse { .. } => true,
+            #[cfg(feature = "tls")]
+            Error::Tls(_) => false,
             Error::BadResponse { .. }
             | Error::Listing(_)
             | Error::BadEntry(_)
@@ -217,6 +233,24 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     out
 }
 
+/// What to do about a refused handshake, in words.
+#[cfg(feature = "tls")]
+fn tls_hint(e: &rustls::Error) -> Option<&'static str> {
+    use rustls::CertificateError as C;
+    match e {
+        rustls::Error::InvalidCertificate(C::UnknownIssuer) => Some(
+            "the certificate is not signed by a trusted CA: for a private CA, give --ca-bundle FILE (or AWS_CA_BUNDLE)",
+        ),
+        rustls::Error::InvalidCertificate(C::NotValidForName | C::NotValidForNameContext { .. }) => {
+            Some("the certificate is for another name: check the endpoint, --addressing and --resolve")
+        }
+        rustls::Error::InvalidCertificate(C::Expired | C::ExpiredContext { .. } | C::NotValidYet | C::NotValidYetContext { .. }) => {
+            Some("the certificate is out of its validity period (or the local clock is wrong)")
+        }
+        _ => None,
+    }
+}
+
 /// Server text in a message: escaped, and no longer than this.
 const MAX_SERVER_TEXT: usize = 200;
 
@@ -273,6 +307,25 @@ impl fmt::Display for Error {
             Error::Resolve { host, source } => write!(f, "resolving {host}: {source}"),
             Error::Connect { addr, source } => write!(f, "connecting to {addr}: {source}"),
             Error::NoAddress { host } => write!(f, "{host} resolved to no address"),
+            #[cfg(feature = "tls")]
+            Error::Tls(refused) => {
+                let TlsRefused {
+                    addr,
+                    host,
+                    roots,
+                    source,
+                } = refused.as_ref();
+                // rustls names what the certificate holds (its names): the server's text.
+                write!(
+                    f,
+                    "TLS with {host} at {addr} refused: {} (trusting {roots})",
+                    terminal_text(source.to_string().as_bytes(), MAX_SERVER_TEXT * 2)
+                )?;
+                match tls_hint(source) {
+                    Some(hint) => write!(f, " — {hint}"),
+                    None => Ok(()),
+                }
+            }
             Error::Connection { op, source } => write!(f, "{op}: {}", error_chain(source)),
             Error::ClosedBeforeUse { tries, source } => write!(
                 f,
@@ -348,6 +401,8 @@ impl std::error::Error for Error {
                 Some(source)
             }
             Error::Request { source, .. } => Some(source),
+            #[cfg(feature = "tls")]
+            Error::Tls(refused) => Some(&refused.source),
             Error::GaveUp { last, .. } => Some(last.as_ref()),
             _ => None,
         }

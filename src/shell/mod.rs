@@ -3,7 +3,7 @@
 //! Bottom up: [`connect`] opens streams, [`pool`] keeps HTTP connections over them, [`s3_client`] sends
 //! one LIST page or one HEAD through the [`retry`] loop; [`lister`], [`scheduler`], [`lookup`] and
 //! [`emitter`] are the pipeline; [`scan`] puts one scan together and says how it ended.
-pub(crate) mod connect;
+pub mod connect;
 /// CPU time, for the simulator's and the demo's reports.
 #[cfg(feature = "sim")]
 pub(crate) mod cputime;
@@ -19,6 +19,7 @@ pub(crate) mod s3_client;
 pub mod scan;
 pub(crate) mod scheduler;
 pub(crate) mod terminal;
+pub mod tls;
 
 /// Locks a mutex of the shell. Nothing panics while holding one (pushes, pops, counters), so a
 /// poisoned lock is still consistent and is taken as it is.

@@ -65,7 +65,7 @@ struct PoolInner {
     /// The largest response head (status line and headers) accepted.
     max_header_bytes: usize,
     builder: http1::Builder,
-    connector: Connector,
+    connector: Arc<Connector>,
     /// The `Host` every request of a scan carries, parsed once (cloning it is a reference count).
     host_value: Option<HeaderValue>,
 }
@@ -104,7 +104,7 @@ impl ConnectionPool {
     /// connection's read buffer may grow to that size.
     pub(crate) fn new(
         host: &str,
-        connector: Connector,
+        connector: Arc<Connector>,
         max_idle: usize,
         max_header_bytes: usize,
     ) -> ConnectionPool {
@@ -370,8 +370,8 @@ mod tests {
 
     /// A pool whose connections go to port 1 on loopback, where nothing listens: refused at once.
     fn pool_to_port_1() -> ConnectionPool {
-        let connector = Connector::new("127.0.0.1:1".into(), Duration::from_secs(5));
-        ConnectionPool::new("127.0.0.1:1", connector, 4, MIN_HEADER_BYTES)
+        let connector = Connector::new("127.0.0.1", 1, None, Duration::from_secs(5));
+        ConnectionPool::new("127.0.0.1:1", Arc::new(connector), 4, MIN_HEADER_BYTES)
     }
 
     /// A hyper connection over an in-memory pipe (nobody answers on the other end).

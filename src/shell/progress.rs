@@ -4,6 +4,8 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+use super::connect::AddressConnections;
+
 /// What a scan has done so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counters {
@@ -16,18 +18,36 @@ pub struct Counters {
     pub failed: u64,
 }
 
-/// The one-line summary printed at the end.
-pub fn summary_line(c: &Counters, elapsed: Duration) -> String {
+/// Addresses named one by one in the summary; the rest are counted.
+const MAX_ADDRESSES_SHOWN: usize = 16;
+
+/// The one-line summary printed at the end: the counters, then the connections opened, per address
+/// when there were several.
+pub fn summary_line(c: &Counters, elapsed: Duration, connections: &[AddressConnections]) -> String {
     let secs = elapsed.as_secs_f64();
     let rate = if secs > 0.0 {
         c.heads as f64 / secs
     } else {
         0.0
     };
-    format!(
-        "s3meta: listed={} heads={} with_metadata={} printed={} vanished={} failed={} pages={} seconds={:.2} heads_per_second={:.0}",
-        c.listed, c.heads, c.with_metadata, c.printed, c.vanished, c.failed, c.pages, secs, rate
-    )
+    let mut line = format!(
+        "s3meta: listed={} heads={} with_metadata={} printed={} vanished={} failed={} pages={} seconds={:.2} heads_per_second={:.0} connections={}",
+        c.listed, c.heads, c.with_metadata, c.printed, c.vanished, c.failed, c.pages, secs, rate,
+        connections.iter().map(|a| a.opened).sum::<u64>()
+    );
+    if connections.len() > 1 {
+        let shown: Vec<String> = connections
+            .iter()
+            .take(MAX_ADDRESSES_SHOWN)
+            .map(|a| format!("{}={}", a.addr, a.opened))
+            .collect();
+        line.push_str(" connections_per_address=");
+        line.push_str(&shown.join(","));
+        if connections.len() > MAX_ADDRESSES_SHOWN {
+            line.push_str(&format!(",+{}", connections.len() - MAX_ADDRESSES_SHOWN));
+        }
+    }
+    line
 }
 
 /// Draws the progress line when the first object is done, then at most every 250 ms.

@@ -80,12 +80,13 @@ impl S3Client {
         signer: Option<Signer>,
         settings: ClientSettings,
         park_delay: Arc<ParkDelay>,
+        // Opens the connections of both pools.
+        connector: Arc<Connector>,
     ) -> S3Client {
         let pool = |max_idle| {
-            let connector = Connector::new(target.connect_address(), settings.timeout);
             ConnectionPool::new(
                 target.host(),
-                connector,
+                connector.clone(),
                 max_idle,
                 settings.max_header_bytes,
             )

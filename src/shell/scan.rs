@@ -6,6 +6,7 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::connect::{AddressConnections, Connector};
 use super::emitter::Emitter;
 use super::error::Error;
 use super::lister::ListRequest;
@@ -15,8 +16,10 @@ use super::retry::RetryPolicy;
 use super::s3_client::{ClientSettings, S3Client};
 use super::scheduler::{run_pipeline, SchedulerLimits};
 use super::terminal::stderr_line;
-use crate::core::endpoint::BucketTarget;
+use super::tls::TlsOptions;
+use crate::core::endpoint::{BucketTarget, Scheme};
 use crate::core::output::Format;
+use crate::core::resolve::ResolveRule;
 use crate::core::sigv4::{Credentials, Signer, SigningSettings};
 
 /// HEADs in flight by default (see the README, "Choosing --concurrency").
@@ -39,6 +42,10 @@ pub struct ScanConfig {
     pub region: String,
     /// `None` for anonymous requests.
     pub credentials: Option<Credentials>,
+    /// For `https://` endpoints.
+    pub tls: TlsOptions,
+    /// `--resolve`: addresses to connect to instead of asking the resolver.
+    pub resolve: Vec<ResolveRule>,
     pub concurrency: usize,
     pub max_keys: u32,
     pub timeout: Duration,
@@ -61,6 +68,8 @@ impl ScanConfig {
             start_after: None,
             region: "us-east-1".into(),
             credentials,
+            tls: TlsOptions::default(),
+            resolve: Vec::new(),
             concurrency: DEFAULT_CONCURRENCY,
             max_keys: DEFAULT_MAX_KEYS,
             timeout: DEFAULT_TIMEOUT,
@@ -103,6 +112,8 @@ pub struct ScanReport {
     pub fatal: Option<Error>,
     /// The store listed out of order.
     pub unordered: bool,
+    /// Every address connected to, with how many connections each got.
+    pub connections: Vec<AddressConnections>,
 }
 
 impl ScanReport {
@@ -122,7 +133,11 @@ impl ScanReport {
     }
 
     pub fn summary_line(&self) -> String {
-        summary_line(&self.counters, Duration::from_secs_f64(self.seconds))
+        summary_line(
+            &self.counters,
+            Duration::from_secs_f64(self.seconds),
+            &self.connections,
+        )
     }
 
     /// Ends a run on stderr: the fatal error or the warning about vanished objects, then the summary.
@@ -153,20 +168,26 @@ impl ScanReport {
 /// Runs one scan on a runtime of its own (single-threaded, with the park delay), writing records to
 /// `out`. Messages about single objects go to stderr as they happen.
 pub fn run_scan(config: &ScanConfig, out: &mut dyn Write) -> ScanReport {
+    let failed = |fatal: Error| ScanReport {
+        counters: Counters::default(),
+        seconds: 0.0,
+        fatal: Some(fatal),
+        unordered: false,
+        connections: Vec::new(),
+    };
     let park_delay = ParkDelay::new();
     let runtime = match park_delay.runtime() {
         Ok(rt) => rt,
         Err(source) => {
-            return ScanReport {
-                counters: Counters::default(),
-                seconds: 0.0,
-                fatal: Some(Error::Setup {
-                    what: "cannot start the runtime".into(),
-                    source,
-                }),
-                unordered: false,
-            }
+            return failed(Error::Setup {
+                what: "cannot start the runtime".into(),
+                source,
+            })
         }
+    };
+    let connector = match connector(config) {
+        Ok(c) => Arc::new(c),
+        Err(e) => return failed(e),
     };
     let signer = config
         .credentials
@@ -196,6 +217,7 @@ pub fn run_scan(config: &ScanConfig, out: &mut dyn Write) -> ScanReport {
             signer,
             settings,
             park_delay.clone(),
+            connector.clone(),
         ));
         run_pipeline(
             client.clone(),
@@ -218,6 +240,33 @@ pub fn run_scan(config: &ScanConfig, out: &mut dyn Write) -> ScanReport {
         seconds: elapsed.as_secs_f64(),
         fatal,
         unordered: end.unordered,
+        connections: connector.connections(),
+    }
+}
+
+/// Where the scan's connections go, and how: the `--resolve` rule for its host if there is one, TLS for
+/// `https://`.
+fn connector(config: &ScanConfig) -> Result<Connector, Error> {
+    let target = &config.target;
+    let host = target.connect_host();
+    let fixed = config
+        .resolve
+        .iter()
+        .find(|r| r.applies_to_target(target))
+        .map(|r| r.addrs.clone());
+    let connector = Connector::new(&host, target.connect_port(), fixed, config.timeout);
+    match target.endpoint.scheme {
+        Scheme::Http => Ok(connector),
+        #[cfg(feature = "tls")]
+        Scheme::Https => Ok(connector.with_tls(super::tls::TlsClient::new(&config.tls, &host)?)),
+        #[cfg(not(feature = "tls"))]
+        Scheme::Https => Err(Error::Setup {
+            what: "https:// endpoints".into(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                "this build has no TLS (built without the `tls` feature)",
+            ),
+        }),
     }
 }
 
@@ -236,6 +285,7 @@ mod tests {
             seconds: 1.0,
             fatal: None,
             unordered: false,
+            connections: Vec::new(),
         }
     }
 

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod bucket;
 pub mod faults;
 pub mod server;
+pub mod tls;
 
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
@@ -17,6 +18,8 @@ use bucket::{BucketSpec, Layout};
 use faults::{FaultPlan, Latency};
 use server::{SimOptions, SimStats};
 
+use crate::core::escape::terminal_text;
+use crate::core::sigv4::Credentials;
 use crate::shell::cputime::{process_cpu, thread_cpu};
 use crate::shell::error::Error;
 use crate::shell::terminal::stderr_line;
@@ -125,7 +128,12 @@ pub fn default_options() -> SimOptions {
         list_latency: Latency::default(),
         faults: FaultPlan::default(),
         seed: 1,
-        credentials: Some((DEFAULT_ACCESS_KEY.into(), DEFAULT_SECRET_KEY.into())),
+        credentials: Some(Credentials::new(
+            DEFAULT_ACCESS_KEY,
+            DEFAULT_SECRET_KEY,
+            None,
+        )),
+        tls: None,
     }
 }
 
@@ -170,6 +178,7 @@ impl RunningSim {
             source,
         })?;
         let rt = runtime()?;
+        let tls = options.tls.as_ref().map(tls::acceptor).transpose()?;
         let stats = Arc::new(SimStats::default());
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread_stats = stats.clone();
@@ -181,7 +190,7 @@ impl RunningSim {
                     let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
                         return;
                     };
-                    server::serve(listener, options, thread_stats, async {
+                    server::serve(listener, options, thread_stats, tls, async {
                         let _ = stop_rx.await;
                     })
                     .await;
@@ -215,7 +224,8 @@ impl RunningSim {
 /// The banner: where the simulator listens and what it serves, as a user would type it.
 fn banner(addr: SocketAddr, o: &SimOptions) -> String {
     format!(
-        "s3meta sim: listening on http://{addr} bucket={} objects={} layout={} meta_fraction={} head_latency={} list_latency={} fail={}",
+        "s3meta sim: listening on {}://{addr} bucket={} objects={} layout={} meta_fraction={} head_latency={} list_latency={} fail={}",
+        if o.tls.is_some() { "https" } else { "http" },
         o.bucket_name,
         o.bucket.objects,
         o.bucket.layout,
@@ -236,6 +246,7 @@ pub fn run_sim(config: SimConfig) -> Result<(), Error> {
     let rt = runtime()?;
     let stats = Arc::new(SimStats::default());
     let o = config.options.clone();
+    let tls = o.tls.as_ref().map(tls::acceptor).transpose()?;
     rt.block_on(async {
         let listener =
             tokio::net::TcpListener::from_std(listener).map_err(|source| Error::Setup {
@@ -247,11 +258,20 @@ pub fn run_sim(config: SimConfig) -> Result<(), Error> {
         let _ = writeln!(out, "{}", banner(addr, &o));
         let _ = match &o.credentials {
             None => writeln!(out, "# anonymous: use --no-sign-request"),
-            Some((k, s)) if k == DEFAULT_ACCESS_KEY && s == DEFAULT_SECRET_KEY => writeln!(
+            Some(c)
+                if c.access_key_id() == DEFAULT_ACCESS_KEY
+                    && c.secret_access_key() == DEFAULT_SECRET_KEY =>
+            {
+                writeln!(
+                    out,
+                    "export AWS_ACCESS_KEY_ID={DEFAULT_ACCESS_KEY} AWS_SECRET_ACCESS_KEY={DEFAULT_SECRET_KEY}  # public test values"
+                )
+            }
+            Some(c) => writeln!(
                 out,
-                "export AWS_ACCESS_KEY_ID={k} AWS_SECRET_ACCESS_KEY={s}  # public test values"
+                "# SigV4 with access key {} and the secret you gave",
+                terminal_text(c.access_key_id().as_bytes(), 200)
             ),
-            Some((k, _)) => writeln!(out, "# SigV4 with access key {k} and the secret you gave"),
         };
         let _ = out.flush();
         let duration = config.duration;
@@ -265,7 +285,7 @@ pub fn run_sim(config: SimConfig) -> Result<(), Error> {
                 _ = async { match duration { Some(d) => tokio::time::sleep(d).await, None => std::future::pending().await } } => {}
             }
         };
-        server::serve(listener, o, stats.clone(), shutdown).await;
+        server::serve(listener, o, stats.clone(), tls, shutdown).await;
         Ok::<(), Error>(())
     })?;
     let requests = stats.requests.load(std::sync::atomic::Ordering::Relaxed);

@@ -20,7 +20,9 @@ use tokio::net::TcpListener;
 use super::auth::{IncomingRequest, Verifier};
 use super::bucket::{BucketSpec, Listing, VirtualBucket};
 use super::faults::{Fault, FaultPlan, Latency};
+use super::tls::{Acceptor, SimTls};
 use crate::core::base64;
+use crate::core::sigv4::Credentials;
 use crate::core::uri::{encode_path_into, percent_decode, query_pairs};
 
 /// Everything the simulator is told.
@@ -32,8 +34,10 @@ pub struct SimOptions {
     pub list_latency: Latency,
     pub faults: FaultPlan,
     pub seed: u64,
-    /// `(access key, secret)` to verify SigV4 with; `None` accepts anonymous requests.
-    pub credentials: Option<(String, String)>,
+    /// The one key to verify SigV4 with; `None` accepts anonymous requests.
+    pub credentials: Option<Credentials>,
+    /// Serve HTTPS with this certificate.
+    pub tls: Option<SimTls>,
 }
 
 /// Request counts, readable while the simulator runs.
@@ -381,7 +385,19 @@ impl State {
             }
         }
 
-        let rest = path.strip_prefix(self.bucket_path.as_str());
+        // Virtual-hosted (`BUCKET.s3.REGION.amazonaws.com`): the path is the key; else `/BUCKET/KEY`.
+        let bucket = &self.bucket_path[1..];
+        let virtual_hosted = req
+            .headers()
+            .get(hyper::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.strip_prefix(bucket))
+            .is_some_and(|rest| rest.starts_with('.'));
+        let rest = if virtual_hosted {
+            Some(path)
+        } else {
+            path.strip_prefix(self.bucket_path.as_str())
+        };
         let (is_list, key) = match rest {
             Some("") | Some("/") => (true, None),
             Some(r) if r.starts_with('/') => (false, Some(percent_decode(&r.as_bytes()[1..]))),
@@ -454,11 +470,13 @@ impl State {
     }
 }
 
-/// Serves until `shutdown` resolves. Each connection is a task; keep-alive; `TCP_NODELAY`.
+/// Serves until `shutdown` resolves, over TLS if given an acceptor. Each connection is a task;
+/// keep-alive; `TCP_NODELAY`.
 pub async fn serve(
     listener: TcpListener,
     opts: SimOptions,
     stats: Arc<SimStats>,
+    tls: Option<Acceptor>,
     shutdown: impl Future<Output = ()>,
 ) {
     let meta_names = (0..opts.bucket.meta_pairs)
@@ -466,7 +484,10 @@ pub async fn serve(
         .collect();
     let state = Arc::new(State {
         bucket: VirtualBucket::new(opts.bucket.clone()),
-        verifier: opts.credentials.as_ref().map(|(k, s)| Verifier::new(k, s)),
+        verifier: opts
+            .credentials
+            .as_ref()
+            .map(|c| Verifier::new(c.access_key_id(), c.secret_access_key())),
         bucket_path: format!("/{}", opts.bucket_name),
         opts,
         stats,
@@ -489,12 +510,31 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let state = state.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |req| state.clone().handle(req));
-            let _ = http1::Builder::new()
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            match tls {
+                None => serve_connection(stream, state).await,
+                #[cfg(feature = "tls")]
+                Some(acceptor) => {
+                    // A client that refuses our certificate ends here; nothing to report.
+                    if let Ok(stream) = acceptor.accept(stream).await {
+                        serve_connection(stream, state).await
+                    }
+                }
+                #[cfg(not(feature = "tls"))]
+                Some(never) => match never {},
+            }
         });
     }
+}
+
+async fn serve_connection<I>(io: I, state: Arc<State>)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| state.clone().handle(req));
+    let _ = http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(io), service)
+        .await;
 }

@@ -2,6 +2,9 @@
 //! tests/run.sh started, and a scripted HTTP server for the faults real servers will not produce.
 #![allow(dead_code)]
 
+pub mod sim;
+pub mod test_ca;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
