@@ -54,6 +54,15 @@ cargo clippy --locked --no-default-features --all-targets -- -D warnings
 step "build without the simulator"
 cargo build --locked --no-default-features
 
+step "supply chain: licences, bans, sources (offline; advisories need the network)"
+cargo deny --locked --offline --config .ci/deny.toml check licenses bans sources
+
+step "the static build (the README's command)"
+cargo build --locked --release --no-default-features --features tls \
+  --target x86_64-unknown-linux-gnu \
+  --config 'target.x86_64-unknown-linux-gnu.rustflags=["-C", "target-feature=+crt-static"]'
+export S3META_STATIC_BINARY="$PWD/target/x86_64-unknown-linux-gnu/release/s3meta"
+
 step "cargo test"
 export S3META_TEST_SERVERS="$spec"
 export S3META_REQUIRE_SERVERS=rgw,s3sfs,garage
