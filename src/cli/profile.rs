@@ -1,12 +1,12 @@
-//! `~/.aws/credentials` and `~/.aws/config`: INI files with `[name]` sections in the first and
-//! `[profile name]` (or `[default]`) in the second. Read in one pass into maps (a file may hold tens of
-//! thousands of sections), at most [`MAX_FILE_BYTES`] of it (a credentials path may name a device), with
-//! a UTF-8 byte-order mark accepted, and anything unreadable named by file and line.
+//! `~/.aws/credentials` and `~/.aws/config` (parsed by [`crate::core::aws_config`]): read in one pass
+//! into maps (a file may hold tens of thousands of sections), at most [`MAX_FILE_BYTES`] of it (a
+//! credentials path may name a device), and anything unreadable named by file and line.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::environment::Environment;
+use crate::core::aws_config::{parse_aws_ini, IniLine, IniProblem};
 
 /// Larger than any real credentials or config file.
 const MAX_FILE_BYTES: usize = 1 << 20;
@@ -63,47 +63,30 @@ impl Profiles {
     }
 
     fn add(&mut self, path: &Path, bytes: &[u8], is_config: bool) -> Result<(), String> {
-        let bytes = bytes.strip_prefix("\u{FEFF}".as_bytes()).unwrap_or(bytes);
-        let mut section: Option<String> = None;
-        for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
-            let at = || format!("{} line {}", path.display(), n + 1);
-            let line = std::str::from_utf8(line)
-                .map_err(|_| format!("{} is not UTF-8 text", at()))?
-                .trim();
-            if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
-                continue;
+        parse_aws_ini(bytes, is_config, |line| match line {
+            IniLine::Profile(name) => {
+                self.profiles.entry(name.to_owned()).or_default();
             }
-            if let Some(name) = line.strip_prefix('[') {
-                let name = name
-                    .strip_suffix(']')
-                    .ok_or_else(|| format!("{}: a section header needs its closing ']'", at()))?
-                    .trim();
-                section = if is_config {
-                    match name.strip_prefix("profile ") {
-                        Some(n) => Some(n.trim().to_owned()),
-                        None if name == "default" => Some(name.to_owned()),
-                        None => None, // [sso-session x], [services x]: not profiles
-                    }
-                } else {
-                    Some(name.to_owned())
-                };
-                if let Some(s) = &section {
-                    self.profiles.entry(s.clone()).or_default();
-                }
-                continue;
-            }
-            let (key, value) = line
-                .split_once('=')
-                .ok_or_else(|| format!("{}: expected [section] or key = value", at()))?;
-            if let Some(s) = &section {
-                let entries = self.profiles.entry(s.clone()).or_default();
+            IniLine::Entry {
+                profile,
+                key,
+                value,
+            } => {
                 // The credentials file is read first and wins; within a file, the first value does.
-                entries
-                    .entry(key.trim().to_ascii_lowercase())
-                    .or_insert_with(|| (value.trim().to_owned(), is_config));
+                self.profiles
+                    .entry(profile.to_owned())
+                    .or_default()
+                    .entry(key.to_owned())
+                    .or_insert_with(|| (value.to_owned(), is_config));
             }
-        }
-        Ok(())
+        })
+        .map_err(|(line, problem)| {
+            let at = format!("{} line {line}", path.display());
+            match problem {
+                IniProblem::NotUtf8 => format!("{at} {}", problem.describe()),
+                _ => format!("{at}: {}", problem.describe()),
+            }
+        })
     }
 
     pub(crate) fn exists(&self, name: &str) -> bool {

@@ -1,10 +1,12 @@
 //! The pure core: every function here is a function of its inputs (time is passed in).
+pub mod aws_config;
 pub mod base64;
 pub mod endpoint;
 pub mod escape;
 pub mod list;
 pub mod metadata;
 pub mod output;
+pub mod redact;
 pub mod request;
 pub mod resolve;
 pub mod s3error;

@@ -46,10 +46,15 @@ impl Credentials {
         &self.access_key_id
     }
 
-    /// For the simulator's verifier; the signer reads the field itself.
-    #[cfg(feature = "sim")]
+    /// For the simulator's verifier, and for keeping it out of messages; the signer reads the field
+    /// itself.
     pub(crate) fn secret_access_key(&self) -> &str {
         &self.secret_access_key
+    }
+
+    /// For keeping it out of messages.
+    pub(crate) fn session_token(&self) -> Option<&str> {
+        self.session_token.as_deref()
     }
 }
 

@@ -15,7 +15,7 @@ use super::progress::{summary_line, Counters, ProgressLine};
 use super::retry::RetryPolicy;
 use super::s3_client::{ClientSettings, S3Client};
 use super::scheduler::{run_pipeline, SchedulerLimits};
-use super::terminal::stderr_line;
+use super::terminal::{never_show, stderr_line};
 use super::tls::TlsOptions;
 use crate::core::endpoint::{BucketTarget, Scheme};
 use crate::core::output::Format;
@@ -175,6 +175,12 @@ pub fn run_scan(config: &ScanConfig, out: &mut dyn Write) -> ScanReport {
         unordered: false,
         connections: Vec::new(),
     };
+    if let Some(c) = &config.credentials {
+        never_show(c.secret_access_key());
+        if let Some(token) = c.session_token() {
+            never_show(token);
+        }
+    }
     let park_delay = ParkDelay::new();
     let runtime = match park_delay.runtime() {
         Ok(rt) => rt,

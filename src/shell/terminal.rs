@@ -2,11 +2,24 @@
 //!
 //! Every message line goes through [`stderr_line`], which escapes any control, bidi or invisible
 //! character that is still in it: text of the server's origin is escaped where it is put into a
-//! message, and this is the net under that, so no such character ever reaches the terminal.
+//! message, and this is the net under that, so no such character ever reaches the terminal. It also
+//! takes out the secrets registered with [`never_show`] (a server may echo the session token).
 
 use std::io::Write;
+use std::sync::Mutex;
 
 use crate::core::escape::{is_never_raw, is_terminal_safe, push_json_string};
+use crate::core::redact::Redactor;
+
+/// The secrets of this process's scans. Process-wide: stderr is.
+static SECRETS: Mutex<Option<Redactor>> = Mutex::new(None);
+
+/// Never write `secret`, or a long piece of it, to stderr.
+pub(crate) fn never_show(secret: &str) {
+    super::lock(&SECRETS)
+        .get_or_insert_with(Redactor::default)
+        .add(secret);
+}
 
 /// A key for a message: a JSON string, quoted and escaped. Keys longer than this are cut (S3 keys are
 /// at most 1,024 bytes; a server may send more).
@@ -14,6 +27,12 @@ const MAX_KEY_SHOWN: usize = 4096;
 
 /// Writes one line to stderr. A closed or broken stderr is ignored, never a panic (`eprintln!` panics).
 pub fn stderr_line(line: &str) {
+    let secrets = super::lock(&SECRETS);
+    let redacted = match secrets.as_ref() {
+        Some(r) => r.redact(line),
+        None => std::borrow::Cow::Borrowed(line),
+    };
+    let line = redacted.as_ref();
     let escaped;
     let line = if is_terminal_safe(line) {
         line
