@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """s3meta side by side with the tools users would otherwise pick, on the same server and bucket.
 
-usage: benches/compare.py [--runs R] [--only garage|sim|memory|curve] [--sim-objects N] [--garage-objects N]
+usage: benches/compare.py [--runs R] [--only garage|sim|tls|memory|curve|size] [--sim-objects N] [--garage-objects N]
                           [--tools s3meta,go,...] [--baseline OTHER_S3META] [--svg DIR]
 
 What it does, in one run (every server on 127.0.0.1, ports below 32768, stopped at the end):
@@ -9,9 +9,14 @@ What it does, in one run (every server on 127.0.0.1, ports below 32768, stopped 
           runs, then the `hey` ceiling: one signed HEAD replayed with hey -m HEAD.
   sim     `s3meta sim` (a separate process) with N virtual objects (default 1,000,000), the peers fast
           enough for a million objects, the `hey` ceiling, and the simulator's own CPU per request.
+  tls     HTTPS against HTTP: two `s3meta sim`s with the same --tls-objects N objects, one serving
+          HTTPS with a CA made here (openssl), s3meta and go-64 over each, interleaved; the ratios the
+          targets are set in (HTTPS adds at most 50% to s3meta's CPU per HEAD; s3meta over HTTPS spends at
+          most 1/8 of go-64's over HTTPS). AWS_CA_BUNDLE points every tool at the CA.
   curve   HEAD/s against `--concurrency` (16 64 256 1024) on the simulator with 1 ms HEAD latency.
   memory  s3meta's peak RSS at 100,000 and 10,000,000 simulated objects.
-  size    the stripped release binary and the non-dev package count, beside the aws-sdk-s3 peer's.
+  size    the stripped binaries (default, production with TLS, plain-HTTP minimal, static) and their
+          non-dev package counts, beside the aws-sdk-s3 peer's.
 --tools keeps only the named rows of the Garage table; --baseline adds a row `s3meta-baseline` that runs
 another s3meta binary (an earlier build) in the same interleaved runs: before/after side by side.
 Figures: wall s, HEAD/s (objects / wall), client CPU µs per HEAD ((user+sys) / objects), peak RSS, and
@@ -323,6 +328,60 @@ def sim_phase(args, tmp):
     return ok
 
 
+def make_ca(tmp):
+    """A CA and a certificate for 127.0.0.1 signed by it; returns (ca.pem, cert.pem, key.pem)."""
+    d = os.path.join(tmp, "pki")
+    os.makedirs(d, exist_ok=True)
+    ca, cak, crt, key, csr, ext = (os.path.join(d, f) for f in ("ca.pem", "ca.key", "s.pem", "s.key", "s.csr", "s.ext"))
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    q = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.check_call(["openssl", "req", "-x509"] + ec + ["-keyout", cak, "-out", ca, "-days", "2", "-subj", "/CN=bench-ca",
+                           "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"], **q)
+    subprocess.check_call(["openssl", "req"] + ec + ["-keyout", key, "-out", csr, "-subj", "/CN=bench"], **q)
+    with open(ext, "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
+    subprocess.check_call(["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", cak, "-CAcreateserial", "-out", crt,
+                           "-days", "2", "-extfile", ext], **q)
+    return ca, crt, key
+
+
+def tls_phase(args, tmp):
+    if not shutil.which("openssl"):
+        print("\n### HTTPS\n\nSkipped: the `openssl` command is not installed (it makes the test CA).")
+        return True
+    n = args.tls_objects
+    ca, crt, key = make_ca(tmp)
+    plain, plain_ep = start_sim(n, ["--meta-pairs", "3"])
+    https, https_ep = start_sim(n, ["--meta-pairs", "3", "--tls-cert", crt, "--tls-key", key])
+    ok = True
+    try:
+        env = sim_env()
+        env["AWS_CA_BUNDLE"] = ca
+        out = os.path.join(tmp, "tls-expected")
+        subprocess.check_call([S3META, "scan", "s3://sim", "--endpoint-url", plain_ep, "--format", "text", "--progress", "never",
+                               "-o", out], env=env, stderr=subprocess.DEVNULL)
+        expected = sorted_lines(out)
+        over_https, over_http = peers(https_ep, "sim"), peers(plain_ep, "sim")
+        tools = {"s3meta": over_https["s3meta"], "s3meta-http": over_http["s3meta"],
+                 "go-64": over_https["go-64"], "go-64-http": over_http["go-64"]}
+        med, ok = run_table("HTTPS and HTTP, `s3meta sim`, %d objects, median of %d runs" % (n, args.runs), tools, env, n,
+                            expected, args.runs, tmp,
+                            "Rows without `-http` are over HTTPS (TLS 1.3, rustls/ring for s3meta, Go's crypto/tls for go-64), "
+                            "the others over plain HTTP to a second simulator with the same bucket.")
+        cpu = {k: v[1] / n * 1e6 for k, v in med.items()}
+        added = cpu["s3meta"] / cpu["s3meta-http"] - 1
+        print("\nHTTPS adds **%.0f%%** to s3meta's client CPU per HEAD (%.1f → %.1f µs; target: at most 50%%)." % (
+            added * 100, cpu["s3meta-http"], cpu["s3meta"]))
+        if "go-64" in cpu:
+            print("Over HTTPS, s3meta spends **1/%.1f** of go-64's client CPU per HEAD (%.1f against %.1f µs; target: at most 1/8)." % (
+                cpu["go-64"] / cpu["s3meta"], cpu["s3meta"], cpu["go-64"]))
+        ok = ok and added <= 0.5 and ("go-64" not in cpu or cpu["go-64"] / cpu["s3meta"] >= 8)
+    finally:
+        stop(plain)
+        stop(https)
+    return ok
+
+
 def curve_phase(args, tmp):
     n = 200000
     proc, endpoint = start_sim(n, ["--head-latency", "1ms"])
@@ -389,11 +448,20 @@ def size_phase(args, tmp):
     print("| build | stripped binary | non-dev packages |")
     print("|---|---:|---:|")
     ours = os.path.getsize(S3META)
-    print("| s3meta (release, with `sim`) | %.2f MB | %d |" % (ours / 1e6, count_packages(REPO)))
-    minimal = os.path.join(tmp, "minimal")
-    subprocess.check_call(["cargo", "build", "--release", "--locked", "-q", "--no-default-features", "--target-dir", minimal], cwd=REPO)
-    print("| s3meta `--no-default-features` (no simulator) | %.2f MB | %d |" % (
-        os.path.getsize(os.path.join(minimal, "release", "s3meta")) / 1e6, count_packages(REPO, ["--no-default-features"])))
+    print("| s3meta release, default features (`sim`, `tls`) | %.2f MB | %d |" % (ours / 1e6, count_packages(REPO)))
+    for name, features in (("production: `--no-default-features --features tls`", ["--no-default-features", "--features", "tls"]),
+                           ("minimal plain HTTP: `--no-default-features`", ["--no-default-features"])):
+        d = os.path.join(tmp, "build-" + str(len(features)))
+        subprocess.check_call(["cargo", "build", "--release", "--locked", "-q", "--target-dir", d] + features, cwd=REPO)
+        print("| %s | %.2f MB | %d |" % (name, os.path.getsize(os.path.join(d, "release", "s3meta")) / 1e6,
+                                       count_packages(REPO, features)))
+    d = os.path.join(tmp, "build-static")
+    subprocess.check_call(["cargo", "build", "--release", "--locked", "-q", "--no-default-features", "--features", "tls",
+                           "--target", "x86_64-unknown-linux-gnu", "--target-dir", d, "--config",
+                           'target.x86_64-unknown-linux-gnu.rustflags=["-C", "target-feature=+crt-static"]'], cwd=REPO)
+    print("| static (the README's command: glibc, crt-static, with `tls`) | %.2f MB | %d |" % (
+        os.path.getsize(os.path.join(d, "x86_64-unknown-linux-gnu", "release", "s3meta")) / 1e6,
+        count_packages(REPO, ["--no-default-features", "--features", "tls"])))
     peer = os.path.join(PEER_BIN, "rust-sdk-peer")
     if os.path.exists(peer):
         stripped = os.path.join(tmp, "rust-sdk-peer")
@@ -408,7 +476,8 @@ def size_phase(args, tmp):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--only", choices=["garage", "sim", "curve", "memory", "size"], action="append")
+    ap.add_argument("--only", choices=["garage", "sim", "tls", "curve", "memory", "size"], action="append")
+    ap.add_argument("--tls-objects", type=int, default=200000)
     ap.add_argument("--sim-objects", type=int, default=1000000)
     ap.add_argument("--garage-objects", type=int, default=10000)
     ap.add_argument("--tools", help="comma-separated rows of the Garage table to run (s3meta is always one)")
@@ -423,14 +492,14 @@ def main():
         raise SystemExit("needs /usr/bin/time (apt-get install time)")
     log("building s3meta (release)")
     subprocess.check_call(["cargo", "build", "--release", "--locked", "-q"], cwd=REPO)
-    phases = args.only or ["garage", "sim", "curve", "memory", "size"]
+    phases = args.only or ["garage", "sim", "tls", "curve", "memory", "size"]
     print("## s3meta against its peers (%s, %d cores; client and server share them)" % (
         datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"), os.cpu_count()))
     print("\nCommand: `benches/compare.py %s`" % " ".join(sys.argv[1:]))
     ok = True
     with tempfile.TemporaryDirectory(prefix="s3meta-compare.") as tmp:
         for phase in phases:
-            ok &= {"garage": garage_phase, "sim": sim_phase, "curve": curve_phase, "memory": memory_phase,
+            ok &= {"garage": garage_phase, "sim": sim_phase, "tls": tls_phase, "curve": curve_phase, "memory": memory_phase,
                    "size": size_phase}[phase](args, tmp)
     sys.exit(0 if ok else 1)
 

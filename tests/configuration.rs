@@ -219,3 +219,39 @@ fn a_simulator_duration_must_be_a_number_of_seconds() {
     let e = usage_error(&["sim", "--duration", "inf"], &[]);
     assert!(e.contains("--duration takes seconds"), "{e}");
 }
+
+/// S3 keys are names, not paths: `..`, `.` and empty segments name objects of their own, and are sent
+/// as written (percent-encoded once, never normalised), by s3meta and by hyper under it.
+#[test]
+fn dot_segments_in_keys_are_sent_as_written() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let keys = ["a/../b", "./x", "a//b", "a/./c", "../../etc/passwd"];
+    let server = ScriptedServer::start(move |r| {
+        s.lock().unwrap().push(r.target.clone());
+        if r.target.starts_with("/bkt?") {
+            Reply::Http(200, vec![], list_xml(&keys, None, false))
+        } else {
+            common::head_ok()
+        }
+    });
+    let run = common::scan_scripted(&server, 1, &["--format", "text"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let printed: Vec<&str> = run
+        .stdout
+        .lines()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    assert_eq!(printed, keys);
+    let mut heads: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|t| !t.starts_with("/bkt?"))
+        .cloned()
+        .collect();
+    heads.sort();
+    let mut want: Vec<String> = keys.iter().map(|k| format!("/bkt/{k}")).collect();
+    want.sort();
+    assert_eq!(heads, want);
+}
