@@ -96,6 +96,11 @@ fn fatal(e: &Error) -> i32 {
 
 /// Runs `s3meta` with the process's arguments and environment; the exit code.
 pub fn main() -> i32 {
+    // A panic is a bug; its message still goes through the one gate to stderr, which escapes what it
+    // holds and takes secrets out.
+    std::panic::set_hook(Box::new(|info| {
+        stderr_line(&format!("s3meta: internal error, please report it: {info}"))
+    }));
     let args: Result<Vec<String>, _> = std::env::args_os()
         .skip(1)
         .map(|a| a.into_string())

@@ -36,6 +36,9 @@ pub(crate) struct Connector {
     #[cfg(feature = "tls")]
     tls: Option<TlsClient>,
     book: Mutex<AddressBook>,
+    /// Held while the name is being resolved: the connections opened at the start of a scan (or once
+    /// the answers are stale) wait for one lookup instead of each making its own.
+    resolving: tokio::sync::Mutex<()>,
 }
 
 /// The addresses in use, and every address connected to so far (for the summary).
@@ -92,6 +95,7 @@ impl Connector {
             #[cfg(feature = "tls")]
             tls: None,
             book: Mutex::new(AddressBook::default()),
+            resolving: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -185,6 +189,13 @@ impl Connector {
             let mut book = lock(&self.book);
             if fresh(&book) {
                 return Ok(book.in_turn());
+            }
+        }
+        let _one_lookup = self.resolving.lock().await;
+        {
+            let mut book = lock(&self.book);
+            if fresh(&book) {
+                return Ok(book.in_turn()); // resolved by another connection meanwhile
             }
         }
         let addrs = match &self.fixed {
