@@ -18,7 +18,10 @@ fn every_committed_fuzz_input_passes_its_targets_checks() {
             };
             for entry in entries {
                 let path = entry.unwrap().path();
-                let data = std::fs::read(&path).unwrap();
+                // A fuzzer running meanwhile replaces corpus files as it shortens them.
+                let Ok(data) = std::fs::read(&path) else {
+                    continue;
+                };
                 let outcome = std::panic::catch_unwind(|| check(&data));
                 assert!(outcome.is_ok(), "{target}: {} fails", path.display());
                 replayed += 1;

@@ -41,8 +41,8 @@ OPTIONS:
                                all of them. The Host, the signature and the certificate stay HOST's.
                                Repeatable; a rule must name the endpoint's host and port
         --ca-bundle FILE       trust only the CA certificates in this PEM file (a private CA)
-                               [env: AWS_CA_BUNDLE; profile: ca_bundle; default: the system's bundle,
-                               else Mozilla's roots compiled in]
+                               [env: AWS_CA_BUNDLE; profile: ca_bundle; then SSL_CERT_FILE; default:
+                               the system's bundle, else Mozilla's roots compiled in]
         --no-verify-ssl        do not check the server's certificate (a warning says so on every run)
     -j, --concurrency N        HEAD requests in flight [default: 256]
         --format FORMAT        jsonl | text | csv [default: jsonl]
@@ -352,8 +352,8 @@ fn resolve(a: Args, env: &dyn Environment) -> Result<ScanCommand, UsageError> {
     })
 }
 
-/// `--ca-bundle`, then `AWS_CA_BUNDLE`, then the profile's `ca_bundle` (aws-cli's order), else the
-/// system's roots.
+/// `--ca-bundle`, then `AWS_CA_BUNDLE`, then the profile's `ca_bundle` (aws-cli's order), then
+/// `SSL_CERT_FILE` (OpenSSL's, Go's and curl's way to name the system bundle), else the system's roots.
 fn trust_roots(
     flag: Option<PathBuf>,
     profiles: &Profiles,
@@ -366,7 +366,10 @@ fn trust_roots(
             Some(p) => (PathBuf::from(p), "AWS_CA_BUNDLE".to_owned()),
             None => match profiles.get(profile, "ca_bundle") {
                 Some(p) => (PathBuf::from(p), format!("profile {profile:?}")),
-                None => return Ok(TrustRoots::System),
+                None => match var(env, "SSL_CERT_FILE")? {
+                    Some(p) => (PathBuf::from(p), "SSL_CERT_FILE".to_owned()),
+                    None => return Ok(TrustRoots::System),
+                },
             },
         },
     };

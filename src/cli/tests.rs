@@ -284,6 +284,11 @@ fn trust_roots_come_from_the_flag_the_environment_or_the_profile() {
         file(scan(&["s3://bkt", "--ca-bundle", "/flag.pem"], &with_env).unwrap()),
         ("/flag.pem".into(), "--ca-bundle".into())
     );
+    let openssl_way = env(&[("SSL_CERT_FILE", "/ssl.pem")]);
+    assert_eq!(
+        file(scan(&["s3://bkt"], &openssl_way).unwrap()),
+        ("/ssl.pem".into(), "SSL_CERT_FILE".into())
+    );
     let c = scan(&["s3://bkt", "--no-verify-ssl"], &e).unwrap();
     assert!(!c.tls.verify);
 }

@@ -24,6 +24,9 @@ use super::tls::TlsClient;
 
 /// How long the addresses a host name resolved to are reused before asking the resolver again.
 const DNS_TTL: Duration = Duration::from_secs(30);
+/// How long an address that failed to connect is tried only after the others: a data VIP that is down
+/// (or drops SYNs until the timeout) must not hold up every new connection.
+const FAILED_ADDRESS_LAST: Duration = Duration::from_secs(10);
 
 /// Opens the connections of a scan to one host.
 pub(crate) struct Connector {
@@ -49,6 +52,8 @@ struct AddressBook {
     everyone: Vec<Arc<Peer>>,
     /// Counts the attempts, to tell which address was tried least recently.
     attempts: u64,
+    /// When the book was made: failures are kept as milliseconds since.
+    epoch: Option<Instant>,
 }
 
 /// One address and its connections.
@@ -59,6 +64,8 @@ struct Peer {
     opened: AtomicU64,
     /// When it was last tried, in [`AddressBook::attempts`].
     last_tried: AtomicU64,
+    /// When a connection to it last failed, in milliseconds since the book's epoch, plus one (0: never).
+    failed_at: AtomicU64,
 }
 
 /// Connections opened to one address during a scan.
@@ -111,10 +118,17 @@ impl Connector {
         let mut last_error = None;
         for peer in &peers {
             match self.connect_to(peer).await {
-                Ok(stream) => return Ok(stream),
+                Ok(stream) => {
+                    peer.failed_at.store(0, Ordering::Relaxed);
+                    return Ok(stream);
+                }
                 #[cfg(feature = "tls")]
                 Err(refused @ Error::Tls(_)) => return Err(refused),
-                Err(e) => last_error = Some(e),
+                Err(e) => {
+                    let now = lock(&self.book).clock();
+                    peer.failed_at.store(now + 1, Ordering::Relaxed);
+                    last_error = Some(e);
+                }
             }
         }
         lock(&self.book).resolved_at = None; // resolve again next time: the addresses may have moved
@@ -250,6 +264,7 @@ impl AddressBook {
                         open: AtomicUsize::new(0),
                         opened: AtomicU64::new(0),
                         last_tried: AtomicU64::new(0),
+                        failed_at: AtomicU64::new(0),
                     });
                     self.everyone.push(p.clone());
                     p
@@ -263,12 +278,25 @@ impl AddressBook {
         self.resolved_at = Some(Instant::now());
     }
 
-    /// The current addresses, fewest open connections first, the least recently tried first among
-    /// equals. The first is marked as tried now.
+    /// Milliseconds since the book's epoch.
+    fn clock(&mut self) -> u64 {
+        self.epoch
+            .get_or_insert_with(Instant::now)
+            .elapsed()
+            .as_millis() as u64
+    }
+
+    /// The current addresses: those that failed in the last [`FAILED_ADDRESS_LAST`] after the others,
+    /// then fewest open connections first, then the least recently tried. The first is marked as
+    /// tried now.
     fn in_turn(&mut self) -> Vec<Arc<Peer>> {
+        let now = self.clock();
+        let window = FAILED_ADDRESS_LAST.as_millis() as u64;
         let mut order = self.current.clone();
         order.sort_by_key(|p| {
+            let failed = p.failed_at.load(Ordering::Relaxed);
             (
+                failed != 0 && now < failed - 1 + window,
                 p.open.load(Ordering::Relaxed),
                 p.last_tried.load(Ordering::Relaxed),
             )
@@ -407,6 +435,13 @@ mod tests {
                 ["10.0.0.1:80", "10.0.0.3:80", "10.0.0.2:80"]
             );
         }
+        // An address that just failed goes last, however few connections it has.
+        book.current[0].failed_at.store(1, Ordering::Relaxed);
+        assert_eq!(
+            peers(&mut book),
+            ["10.0.0.3:80", "10.0.0.2:80", "10.0.0.1:80"]
+        );
+        book.current[0].failed_at.store(0, Ordering::Relaxed);
         // A new answer keeps the counts of the addresses it shares with the old one.
         book.current[0].opened.store(7, Ordering::Relaxed);
         book.set_current(&addrs[..1]);

@@ -148,7 +148,7 @@ mod client {
     fn trusted_roots(roots: &TrustRoots) -> Result<(RootCertStore, String), Error> {
         match roots {
             TrustRoots::File { path, from } => {
-                let store = read_bundle(path)?.ok_or_else(|| Error::Setup {
+                let store = read_bundle(path, Strictness::Refuse)?.ok_or_else(|| Error::Setup {
                     what: format!("the CA bundle {} ({from})", path.display()),
                     source: io::Error::new(
                         io::ErrorKind::InvalidData,
@@ -160,7 +160,7 @@ mod client {
             TrustRoots::System => {
                 for path in SYSTEM_BUNDLES {
                     // A missing or unreadable system bundle is not an error: the next one is tried.
-                    if let Ok(Some(store)) = read_bundle(Path::new(path)) {
+                    if let Ok(Some(store)) = read_bundle(Path::new(path), Strictness::SkipBad) {
                         return Ok((store, format!("the system's CA bundle {path}")));
                     }
                 }
@@ -172,10 +172,18 @@ mod client {
         }
     }
 
+    /// What to do with a certificate of a bundle that does not parse.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Strictness {
+        /// Refuse the bundle: a user's private CA must not be silently left out.
+        Refuse,
+        /// Skip it: one odd root of the system's must not cost all the others.
+        SkipBad,
+    }
+
     /// The certificates of a PEM bundle; `None` if it holds none. Other PEM sections (keys, CRLs) are
-    /// skipped; a certificate that does not parse is an error, so that a broken private CA is not
-    /// silently left out.
-    fn read_bundle(path: &Path) -> Result<Option<RootCertStore>, Error> {
+    /// skipped.
+    fn read_bundle(path: &Path, strictness: Strictness) -> Result<Option<RootCertStore>, Error> {
         let setup = |source: io::Error| Error::Setup {
             what: format!("cannot read the CA bundle {}", path.display()),
             source,
@@ -192,10 +200,17 @@ mod client {
         }
         let mut store = RootCertStore::empty();
         for cert in CertificateDer::pem_slice_iter(&bytes) {
-            let cert = cert.map_err(|e| setup(io::Error::new(io::ErrorKind::InvalidData, e)))?;
-            store
-                .add(cert)
-                .map_err(|e| setup(io::Error::new(io::ErrorKind::InvalidData, e)))?;
+            let added = match cert {
+                Ok(cert) => store
+                    .add(cert)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e)),
+                Err(e) => Err(io::Error::new(io::ErrorKind::InvalidData, e)),
+            };
+            if let Err(e) = added {
+                if strictness == Strictness::Refuse {
+                    return Err(setup(e));
+                }
+            }
         }
         Ok((!store.is_empty()).then_some(store))
     }
