@@ -8,6 +8,21 @@
 //! - [`sim`] and [`demo`] (feature `sim`): the synthetic S3 endpoint, and the demo that scans one.
 //! - [`cli`]: arguments, environment and `~/.aws` files; runs a command, decides the exit code.
 #![forbid(unsafe_code)]
+// Beyond clippy's default set: nothing a server or user sends may panic (no unwrap or panic outside
+// tests; `expect` only on an invariant, which its message states), and every message goes through
+// `shell::terminal` (escaping, secrets taken out).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::panic,
+        clippy::todo,
+        clippy::unimplemented,
+        clippy::print_stdout,
+        clippy::print_stderr,
+        clippy::dbg_macro
+    )
+)]
 
 pub mod cli;
 pub mod core;
