@@ -152,17 +152,15 @@ fn configuration_errors_name_where_a_secret_came_from_not_the_secret() {
         ("AWS_SHARED_CREDENTIALS_FILE", file.to_str().unwrap()),
         ("AWS_CONFIG_FILE", "/nonexistent"),
     ];
-    let run = s3meta(
-        &[
-            "scan",
-            "s3://bkt",
-            "--profile",
-            "p",
-            "--endpoint-url",
-            "http://127.0.0.1:1",
-        ],
-        &env,
-    );
+    let scan_profile_p = [
+        "scan",
+        "s3://bkt",
+        "--profile",
+        "p",
+        "--endpoint-url",
+        "http://127.0.0.1:1",
+    ];
+    let run = s3meta(&scan_profile_p, &env);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("line 5"), "{}", run.stderr);
     assert_clean("a broken credentials file", &run);
@@ -171,17 +169,7 @@ fn configuration_errors_name_where_a_secret_came_from_not_the_secret() {
         format!("[p]\naws_access_key_id = {KEY_ID}\naws_secret_access_key = {SECRET}\naws_session_token = {TOKEN} x\n"),
     )
     .unwrap();
-    let run = s3meta(
-        &[
-            "scan",
-            "s3://bkt",
-            "--profile",
-            "p",
-            "--endpoint-url",
-            "http://127.0.0.1:1",
-        ],
-        &env,
-    );
+    let run = s3meta(&scan_profile_p, &env);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("session token"), "{}", run.stderr);
     assert_clean("a token with a space", &run);

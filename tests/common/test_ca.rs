@@ -17,6 +17,16 @@ pub struct Issued {
     pub key: PathBuf,
 }
 
+/// `openssl req` making a new P-256 key, unencrypted, into `key`.
+const NEW_P256_KEY: [&str; 6] = [
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+];
+
 fn openssl(args: &[&str]) {
     let out = Command::new("openssl")
         .args(args)
@@ -39,27 +49,26 @@ impl TestCa {
         std::fs::create_dir_all(dir).unwrap();
         let cert = dir.join(format!("{name}.pem"));
         let key = dir.join(format!("{name}.key"));
-        openssl(&[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            s(&key),
-            "-out",
-            s(&cert),
-            "-days",
-            "2",
-            "-subj",
-            &format!("/CN={name}"),
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ]);
+        openssl(
+            &[
+                &["req", "-x509"][..],
+                &NEW_P256_KEY,
+                &[
+                    s(&key),
+                    "-out",
+                    s(&cert),
+                    "-days",
+                    "2",
+                    "-subj",
+                    &format!("/CN={name}"),
+                    "-addext",
+                    "basicConstraints=critical,CA:TRUE",
+                    "-addext",
+                    "keyUsage=critical,keyCertSign,cRLSign",
+                ],
+            ]
+            .concat(),
+        );
         TestCa {
             dir: dir.to_owned(),
             cert,
@@ -81,20 +90,14 @@ impl TestCa {
             ),
         )
         .unwrap();
-        openssl(&[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            s(&key),
-            "-out",
-            s(&csr),
-            "-subj",
-            &format!("/CN={name}"),
-        ]);
+        openssl(
+            &[
+                &["req"][..],
+                &NEW_P256_KEY,
+                &[s(&key), "-out", s(&csr), "-subj", &format!("/CN={name}")],
+            ]
+            .concat(),
+        );
         openssl(&[
             "x509",
             "-req",
