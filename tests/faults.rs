@@ -524,3 +524,42 @@ fn a_throttling_answer_with_a_large_page_is_still_retried() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(lists.load(Ordering::SeqCst), 2);
 }
+
+/// One data VIP of three refuses connections: the scan goes on over the others, and counts only them.
+#[test]
+fn a_data_vip_that_refuses_is_passed_over() {
+    let keys: Vec<String> = (0..200).map(|i| format!("k{i:03}")).collect();
+    let server = ScriptedServer::start(move |r| {
+        if is_list(&r.target) {
+            let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+            Reply::Http(200, vec![], list_xml(&refs, None, false))
+        } else {
+            head_ok()
+        }
+    });
+    let port = server.endpoint.rsplit(':').next().unwrap().to_owned();
+    let live = format!("127.0.0.1:{port}");
+    let resolve = format!("vips.example:{port}:127.0.0.1:1,{live},127.0.0.1:2");
+    let endpoint = format!("http://vips.example:{port}");
+    let run = common::s3meta_within(
+        &[
+            "scan",
+            "s3://bkt",
+            "--endpoint-url",
+            &endpoint,
+            "--resolve",
+            &resolve,
+            "--no-sign-request",
+            "-j",
+            "32",
+            "--all",
+        ],
+        &[],
+        60,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout.lines().count(), 200);
+    let summary = run.stderr.lines().last().unwrap();
+    assert!(!summary.contains("connections_per_address"), "{summary}");
+    assert!(summary.contains(" connections="), "{summary}");
+}
