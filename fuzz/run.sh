@@ -24,8 +24,9 @@ echo "| target | seconds | executions | exec/s | coverage (edges) | corpus befor
 echo "|---|---:|---:|---:|---:|---:|---|"
 while read -r t code before; do
   log="$LOGS/$t.log"
-  stat() { grep -o "stat::$1: *[0-9]*" "$log" | grep -o '[0-9]*$' | tail -1; }
-  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*')
+  # A run that crashed at once has no statistics: say so instead of stopping here.
+  stat() { { grep -o "stat::$1: *[0-9]*" "$log" | grep -o '[0-9]*$' | tail -1; } || echo "?"; }
+  cov=$({ grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*'; } || echo "?")
   after=$(ls corpus/"$t" | wc -l)
   crashes=$(ls artifacts/"$t" 2>/dev/null | wc -l)
   verdict=$([ "$code" = 0 ] && [ "$crashes" = 0 ] && echo none || echo "exit $code, $crashes in artifacts/$t")

@@ -258,7 +258,7 @@ fn an_untrusted_ca_or_another_name_is_refused_in_one_line() {
         ],
         &CREDS,
     );
-    assert_eq!(bad.code, 3, "{}", bad.stderr);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
     assert!(
         bad.stderr
             .contains("junk.pem (--ca-bundle): it holds no PEM certificate"),
@@ -310,5 +310,48 @@ fn connections_are_spread_over_every_address_given() {
         let s = vip.stop();
         assert!(count(&s, "heads") > 500, "{s}");
     }
+    let _ = std::fs::remove_dir_all(&pki.dir);
+}
+
+#[test]
+fn one_address_with_a_bad_certificate_does_not_end_the_scan() {
+    let pki = pki("one-bad");
+    let stranger = TestCa::new(&pki.dir.join("other"), "some-other-ca");
+    let bad_cert = stranger.issue("bad", &["DNS:*.s3.us-east-1.amazonaws.com"]);
+    let objects = ["--objects", "1500"];
+    let bad = start_sim(&[
+        "--bucket",
+        BUCKET,
+        "--objects",
+        "1500",
+        "--tls-cert",
+        bad_cert.cert.to_str().unwrap(),
+        "--tls-key",
+        bad_cert.key.to_str().unwrap(),
+    ]);
+    let good = [
+        start_sim(&sim_args(&pki, &objects)),
+        start_sim(&sim_args(&pki, &objects)),
+    ];
+    let endpoints = [bad.endpoint.as_str(), &good[0].endpoint, &good[1].endpoint];
+    let got = s3meta(
+        &[
+            "scan",
+            &format!("s3://{BUCKET}"),
+            "--resolve",
+            &resolve_to(AWS_HOST, &endpoints),
+            "--ca-bundle",
+            pki.ca.cert.to_str().unwrap(),
+            "--all",
+            "-j",
+            "32",
+        ],
+        &CREDS,
+    );
+    assert_eq!(got.code, 0, "{}", got.stderr);
+    assert_eq!(lines(&got.stdout), 1500);
+    // Only the two good addresses carried connections.
+    let summary = got.stderr.lines().last().unwrap();
+    assert!(!summary.contains(&bad.endpoint[8..]), "{summary}");
     let _ = std::fs::remove_dir_all(&pki.dir);
 }

@@ -18,7 +18,7 @@ use scan_args::{parse_scan, Parsed, ProgressMode, ScanCommand};
 
 use crate::shell::error::Error;
 use crate::shell::scan::{run_scan, Ending};
-use crate::shell::terminal::{stderr_line, stdout_text};
+use crate::shell::terminal::{panic_line, stderr_line, stdout_text};
 
 /// Every listed object was reported (or the reader of the output went away).
 pub const EXIT_OK: i32 = 0;
@@ -99,7 +99,7 @@ pub fn main() -> i32 {
     // A panic is a bug; its message still goes through the one gate to stderr, which escapes what it
     // holds and takes secrets out.
     std::panic::set_hook(Box::new(|info| {
-        stderr_line(&format!("s3meta: internal error, please report it: {info}"))
+        panic_line(&format!("s3meta: internal error, please report it: {info}"))
     }));
     let args: Result<Vec<String>, _> = std::env::args_os()
         .skip(1)
@@ -152,6 +152,14 @@ pub fn run(args: &[String], env: &dyn Environment) -> i32 {
 fn scan(command: ScanCommand) -> i32 {
     for warning in &command.warnings {
         stderr_line(&format!("s3meta: {warning}"));
+    }
+    // A CA bundle that is missing or broken is a configuration error, found before the scan.
+    #[cfg(feature = "tls")]
+    if command.config.target.endpoint.scheme == crate::core::endpoint::Scheme::Https {
+        if let Err(e) = crate::shell::tls::TlsClient::check_roots(&command.config.tls) {
+            stderr_line(&format!("s3meta: {e}"));
+            return EXIT_USAGE;
+        }
     }
     let mut config = command.config;
     config.progress = match command.progress {

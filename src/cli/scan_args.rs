@@ -8,7 +8,7 @@ use super::environment::Environment;
 use super::flags::Flags;
 use super::profile::Profiles;
 use super::UsageError;
-use crate::core::endpoint::{parse_s3_url, Addressing, BucketTarget, Endpoint, Scheme};
+use crate::core::endpoint::{host_key, parse_s3_url, Addressing, BucketTarget, Endpoint, Scheme};
 use crate::core::output::Format;
 use crate::core::resolve::ResolveRule;
 use crate::core::sigv4::Credentials;
@@ -278,7 +278,16 @@ fn resolve(a: Args, env: &dyn Environment) -> Result<ScanCommand, UsageError> {
         },
     );
     let target = BucketTarget::new(endpoint, &bucket, addressing).map_err(usage)?;
-    for rule in &a.resolve {
+    for (i, rule) in a.resolve.iter().enumerate() {
+        if a.resolve[..i]
+            .iter()
+            .any(|r| r.port == rule.port && host_key(&r.host) == host_key(&rule.host))
+        {
+            return Err(usage(format!(
+                "--resolve {}:{} is given twice: give every address in one rule",
+                rule.host, rule.port
+            )));
+        }
         if !rule.applies_to_target(&target) {
             return Err(usage(format!(
                 "--resolve {}:{}: connections go to {}, which the rule does not name",
@@ -290,9 +299,24 @@ fn resolve(a: Args, env: &dyn Environment) -> Result<ScanCommand, UsageError> {
     }
     let mut warnings = Vec::new();
     let tls = TlsOptions {
-        roots: trust_roots(a.ca_bundle, &profiles, &profile_name_or_default, env)?,
+        roots: trust_roots(
+            a.ca_bundle.clone(),
+            &profiles,
+            &profile_name_or_default,
+            env,
+        )?,
         verify: !a.no_verify_ssl,
     };
+    if a.ca_bundle.is_some() && (a.no_verify_ssl || target.endpoint.scheme == Scheme::Http) {
+        warnings.push(format!(
+            "warning: --ca-bundle is not used: {}",
+            if a.no_verify_ssl {
+                "--no-verify-ssl checks no certificate"
+            } else {
+                "the endpoint is plain http://"
+            }
+        ));
+    }
     if a.no_verify_ssl && target.endpoint.scheme == Scheme::Https {
         warnings.push(
             "warning: --no-verify-ssl: the server's certificate is not checked, so anyone on the network path can pose as the server and read the credentials' signatures and the metadata"
@@ -367,7 +391,7 @@ fn trust_roots(
             None => match profiles.get(profile, "ca_bundle") {
                 Some(p) => (PathBuf::from(p), format!("profile {profile:?}")),
                 None => match var(env, "SSL_CERT_FILE")? {
-                    Some(p) => (PathBuf::from(p), "SSL_CERT_FILE".to_owned()),
+                    Some(p) => return Ok(TrustRoots::SystemFile(PathBuf::from(p))),
                     None => return Ok(TrustRoots::System),
                 },
             },
@@ -382,11 +406,10 @@ fn goes_to_loopback(target: &BucketTarget, rules: &[ResolveRule]) -> bool {
     if let Some(rule) = rules.iter().find(|r| r.applies_to_target(target)) {
         return rule.addrs.iter().all(|a| a.ip().is_loopback());
     }
-    let host = target.connect_host();
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    bare == "localhost"
-        || bare.ends_with(".localhost")
-        || bare
+    let host = host_key(&target.connect_host());
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
 }

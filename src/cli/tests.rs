@@ -180,6 +180,14 @@ fn bad_input_gets_a_message_that_names_it() {
     #[cfg(not(feature = "tls"))]
     assert!(usage_error(&["s3://bkt"], &e).contains("TLS"));
     assert!(usage_error(&["s3://bkt", "--resolve", "bkt:443"], &e).contains("no address"));
+    let twice = [
+        "s3://bkt",
+        "--resolve",
+        "bkt.s3.eu-west-1.amazonaws.com:443:10.0.0.1",
+        "--resolve",
+        "BKT.s3.eu-west-1.amazonaws.com.:443:10.0.0.2",
+    ];
+    assert!(usage_error(&twice, &e).contains("is given twice"));
     assert!(usage_error(
         &["s3://bkt", ENDPOINT, "--resolve", "other:9000:10.0.0.1"],
         &e
@@ -271,10 +279,10 @@ fn trust_roots_come_from_the_flag_the_environment_or_the_profile() {
     use crate::shell::tls::TrustRoots;
     let file = |c: ScanConfig| match c.tls.roots {
         TrustRoots::File { path, from } => (path.display().to_string(), from),
-        TrustRoots::System => ("system".into(), String::new()),
+        other => (format!("{other:?}"), String::new()),
     };
     let e = env(&[]);
-    assert_eq!(file(scan(&["s3://bkt"], &e).unwrap()).0, "system");
+    assert_eq!(file(scan(&["s3://bkt"], &e).unwrap()).0, "System");
     let with_env = env(&[("AWS_CA_BUNDLE", "/env.pem")]);
     assert_eq!(
         file(scan(&["s3://bkt"], &with_env).unwrap()),
@@ -286,8 +294,11 @@ fn trust_roots_come_from_the_flag_the_environment_or_the_profile() {
     );
     let openssl_way = env(&[("SSL_CERT_FILE", "/ssl.pem")]);
     assert_eq!(
-        file(scan(&["s3://bkt"], &openssl_way).unwrap()),
-        ("/ssl.pem".into(), "SSL_CERT_FILE".into())
+        scan(&["s3://bkt", ENDPOINT], &openssl_way)
+            .unwrap()
+            .tls
+            .roots,
+        TrustRoots::SystemFile("/ssl.pem".into())
     );
     let c = scan(&["s3://bkt", "--no-verify-ssl"], &e).unwrap();
     assert!(!c.tls.verify);

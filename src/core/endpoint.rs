@@ -130,6 +130,28 @@ impl Endpoint {
     }
 }
 
+/// A host as names and addresses compare: without the brackets of an IPv6 address or a final `.`,
+/// lower-cased, an IP address in its canonical form (`FD00:0::1` is `fd00::1`).
+pub fn host_key(host: &str) -> String {
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let bare = bare.strip_suffix('.').unwrap_or(bare);
+    match bare.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.to_string(),
+        Err(_) => bare.to_ascii_lowercase(),
+    }
+}
+
+/// A host without the brackets of an IPv6 address: what a resolver, a socket address or a
+/// certificate's name takes.
+pub fn bare_host(host: &str) -> &str {
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Addressing {
     /// `http://endpoint/BUCKET/KEY`: what custom endpoints (FlashBlade, MinIO, Ceph, Garage) expect.

@@ -6,16 +6,40 @@ use std::borrow::Cow;
 use time::OffsetDateTime;
 
 use super::endpoint::BucketTarget;
-use super::sigv4::{canonical_query, Signer, UnsignedRequest};
+use super::sigv4::{canonical_query, redacted_authorization, Signer, UnsignedRequest};
 
-/// A request ready to send: method, path and query exactly as signed, and the headers to set.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A request ready to send: method, path and query exactly as signed, and the headers to set. `Debug`
+/// shows neither the session token nor the signature.
+#[derive(Clone, PartialEq, Eq)]
 pub struct HttpRequest {
     pub method: &'static str,
     pub path_and_query: String,
     pub host: String,
     /// Header values: borrowed when constant (the empty-payload hash), owned otherwise.
     pub headers: Vec<(&'static str, Cow<'static, str>)>,
+}
+
+impl std::fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<(&str, Cow<'_, str>)> = self
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                let shown = match *name {
+                    "authorization" => Cow::Owned(redacted_authorization(value)),
+                    "x-amz-security-token" => Cow::Borrowed("** redacted **"),
+                    _ => Cow::Borrowed(value.as_ref()),
+                };
+                (*name, shown)
+            })
+            .collect();
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("path_and_query", &self.path_and_query)
+            .field("host", &self.host)
+            .field("headers", &headers)
+            .finish()
+    }
 }
 
 /// Parameters of one ListObjectsV2 page.
@@ -180,6 +204,39 @@ mod tests {
                 "SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-security-token"
             ),
             "{auth}"
+        );
+    }
+
+    #[test]
+    fn debug_shows_no_token_and_no_signature() {
+        let token = "TOKEN-canary-0123456789abcdef";
+        let signer = Signer::new(
+            Credentials::new("AK", "SK", Some(token.into())),
+            "us-east-1",
+            "s3",
+            SigningSettings::S3,
+        );
+        let r = head_object(
+            &target(),
+            b"k",
+            Some(&signer),
+            time::macros::datetime!(2026-11-26 00:00:00 UTC),
+        );
+        let signature = r.headers[3]
+            .1
+            .rsplit("Signature=")
+            .next()
+            .unwrap()
+            .to_owned();
+        assert_eq!(signature.len(), 64);
+        let shown = format!("{r:?}");
+        assert!(
+            !shown.contains(token) && !shown.contains(&signature),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("Credential=AK/20261126/us-east-1/s3/aws4_request"),
+            "{shown}"
         );
     }
 }

@@ -4,12 +4,12 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use super::endpoint::{Addressing, BucketTarget};
+use super::endpoint::{host_key, Addressing, BucketTarget};
 
 /// One `--resolve` rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolveRule {
-    /// Lower-cased, without brackets.
+    /// As given, without brackets; compared by [`host_key`].
     pub host: String,
     pub port: u16,
     /// In the order given; connections are spread over all of them.
@@ -51,7 +51,7 @@ impl ResolveRule {
             return Err(bad(&format!("more than {MAX_ADDRS} addresses")));
         }
         Ok(ResolveRule {
-            host: host.to_ascii_lowercase(),
+            host: host.to_owned(),
             port,
             addrs,
         })
@@ -68,8 +68,7 @@ impl ResolveRule {
 
     /// Whether connections to `host:port` go to this rule's addresses.
     pub fn applies_to(&self, host: &str, port: u16) -> bool {
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        self.port == port && self.host.eq_ignore_ascii_case(host)
+        self.port == port && host_key(&self.host) == host_key(host)
     }
 }
 
@@ -103,7 +102,7 @@ mod tests {
     #[test]
     fn curls_form_and_our_ports() {
         let r = ResolveRule::parse("B.s3.us-east-1.amazonaws.com:443:10.0.0.1,10.0.0.2").unwrap();
-        assert_eq!(r.host, "b.s3.us-east-1.amazonaws.com");
+        assert!(r.applies_to("b.s3.us-east-1.amazonaws.com.", 443));
         assert_eq!(r.port, 443);
         assert_eq!(addrs(&r), ["10.0.0.1:443", "10.0.0.2:443"]);
         assert!(r.applies_to("b.S3.us-east-1.amazonaws.com", 443));

@@ -318,13 +318,38 @@ pub struct UnsignedRequest<'a> {
     pub host: &'a str,
 }
 
-/// The headers signing adds to a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The headers signing adds to a request. `Debug` shows neither the session token nor the signature.
+#[derive(Clone, PartialEq, Eq)]
 pub struct SignedHeaders {
     pub x_amz_date: String,
     pub x_amz_content_sha256: Option<&'static str>,
     pub x_amz_security_token: Option<String>,
     pub authorization: String,
+}
+
+/// An `Authorization` value for messages: its credential scope and signed headers, not its signature.
+pub fn redacted_authorization(value: &str) -> String {
+    match value.find("Signature=") {
+        Some(at) => format!("{}Signature=** redacted **", &value[..at]),
+        None => "** redacted **".to_owned(),
+    }
+}
+
+impl fmt::Debug for SignedHeaders {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignedHeaders")
+            .field("x_amz_date", &self.x_amz_date)
+            .field("x_amz_content_sha256", &self.x_amz_content_sha256)
+            .field(
+                "x_amz_security_token",
+                &self.x_amz_security_token.as_ref().map(|_| "** redacted **"),
+            )
+            .field(
+                "authorization",
+                &redacted_authorization(&self.authorization),
+            )
+            .finish()
+    }
 }
 
 /// What a [`Signer`] keeps for one day: the credential scope and the HMAC keyed with that day's signing

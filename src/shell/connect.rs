@@ -21,6 +21,7 @@ use super::error::Error;
 use super::lock;
 #[cfg(feature = "tls")]
 use super::tls::TlsClient;
+use crate::core::endpoint::bare_host;
 
 /// How long the addresses a host name resolved to are reused before asking the resolver again.
 const DNS_TTL: Duration = Duration::from_secs(30);
@@ -50,8 +51,8 @@ struct AddressBook {
     current: Vec<Arc<Peer>>,
     resolved_at: Option<Instant>,
     everyone: Vec<Arc<Peer>>,
-    /// Counts the attempts, to tell which address was tried least recently.
-    attempts: u64,
+    /// Counts the picks of a first address, to tell which was picked least recently.
+    picks: u64,
     /// When the book was made: failures are kept as milliseconds since.
     epoch: Option<Instant>,
 }
@@ -62,8 +63,8 @@ struct Peer {
     /// Connections open, or being opened, to it.
     open: AtomicUsize,
     opened: AtomicU64,
-    /// When it was last tried, in [`AddressBook::attempts`].
-    last_tried: AtomicU64,
+    /// When it was last picked first, in [`AddressBook::picks`].
+    last_picked: AtomicU64,
     /// When a connection to it last failed, in milliseconds since the book's epoch, plus one (0: never).
     failed_at: AtomicU64,
 }
@@ -85,10 +86,7 @@ impl Connector {
         fixed: Option<Vec<SocketAddr>>,
         timeout: Duration,
     ) -> Connector {
-        let host = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned();
+        let host = bare_host(host).to_owned();
         let fixed = fixed.or_else(|| {
             host.parse::<std::net::IpAddr>()
                 .ok()
@@ -114,41 +112,61 @@ impl Connector {
     }
 
     pub(crate) async fn connect(&self) -> Result<Stream, Error> {
-        let peers = self.peers().await?;
+        let (order, first) = self.peers().await?;
+        let mut reservation = Some(first);
+        // A refusal (a bad certificate) is what is said only when every address refused: one VIP
+        // with a bad certificate must not end a scan the others can serve.
         let mut last_error = None;
-        for peer in &peers {
-            match self.connect_to(peer).await {
+        #[cfg_attr(not(feature = "tls"), allow(unused_mut))] // only TLS refuses
+        let mut last_refusal = None;
+        for peer in &order {
+            let reserved = reservation
+                .take()
+                .unwrap_or_else(|| OpenConnection::reserve(peer));
+            match self.connect_to(peer, reserved).await {
                 Ok(stream) => {
                     peer.failed_at.store(0, Ordering::Relaxed);
                     return Ok(stream);
                 }
-                #[cfg(feature = "tls")]
-                Err(refused @ Error::Tls(_)) => return Err(refused),
                 Err(e) => {
                     let now = lock(&self.book).clock();
                     peer.failed_at.store(now + 1, Ordering::Relaxed);
-                    last_error = Some(e);
+                    match e {
+                        #[cfg(feature = "tls")]
+                        Error::Tls(_) => last_refusal = Some(e),
+                        _ => last_error = Some(e),
+                    }
                 }
             }
         }
         lock(&self.book).resolved_at = None; // resolve again next time: the addresses may have moved
-        Err(last_error.unwrap_or_else(|| Error::NoAddress {
-            host: self.host.clone(),
-        }))
+        Err(last_error
+            .or(last_refusal)
+            .unwrap_or_else(|| Error::NoAddress {
+                host: self.host.clone(),
+            }))
     }
 
-    async fn connect_to(&self, peer: &Arc<Peer>) -> Result<Stream, Error> {
-        // Counted from the start: connections opened at once must not all pick the same address.
-        let reserved = OpenConnection(peer.clone());
-        peer.open.fetch_add(1, Ordering::Relaxed);
+    /// How long one address may take to connect (and to finish the TLS handshake): a third of the
+    /// request's timeout, 1 to 10 s, so that a request can still fall through to another address.
+    fn connect_timeout(&self) -> Duration {
+        (self.timeout / 3).clamp(Duration::from_secs(1), Duration::from_secs(10))
+    }
+
+    async fn connect_to(
+        &self,
+        peer: &Arc<Peer>,
+        reserved: OpenConnection,
+    ) -> Result<Stream, Error> {
         let addr = peer.addr;
-        let tcp = match tokio::time::timeout(self.timeout, TcpStream::connect(addr)).await {
+        let within = self.connect_timeout();
+        let tcp = match tokio::time::timeout(within, TcpStream::connect(addr)).await {
             Err(_) => {
                 return Err(Error::Connect {
                     addr: addr.to_string(),
                     source: io::Error::new(
                         io::ErrorKind::TimedOut,
-                        format!("no answer within {} s", self.timeout.as_secs_f64()),
+                        format!("no answer within {} s", within.as_secs_f64()),
                     ),
                 })
             }
@@ -176,12 +194,13 @@ impl Connector {
         let Some(tls) = &self.tls else {
             return Ok(Io::Plain(tcp));
         };
-        match tokio::time::timeout(self.timeout, tls.handshake(tcp, addr)).await {
+        let within = self.connect_timeout();
+        match tokio::time::timeout(within, tls.handshake(tcp, addr)).await {
             Err(_) => Err(Error::Connect {
                 addr: addr.to_string(),
                 source: io::Error::new(
                     io::ErrorKind::TimedOut,
-                    format!("no TLS handshake within {} s", self.timeout.as_secs_f64()),
+                    format!("no TLS handshake within {} s", within.as_secs_f64()),
                 ),
             }),
             Ok(tls) => Ok(Io::Tls(Box::new(tls?))),
@@ -193,8 +212,8 @@ impl Connector {
         Ok(Io::Plain(tcp))
     }
 
-    /// The addresses to try, in order: the one with the fewest open connections first.
-    async fn peers(&self) -> Result<Vec<Arc<Peer>>, Error> {
+    /// The addresses to try, in order, and the first one's connection counted as being opened.
+    async fn peers(&self) -> Result<(Vec<Arc<Peer>>, OpenConnection), Error> {
         let fresh = |book: &AddressBook| {
             !book.current.is_empty()
                 && (self.fixed.is_some() || book.resolved_at.is_some_and(|t| t.elapsed() < DNS_TTL))
@@ -202,14 +221,19 @@ impl Connector {
         {
             let mut book = lock(&self.book);
             if fresh(&book) {
-                return Ok(book.in_turn());
+                if let Some(turn) = book.in_turn() {
+                    return Ok(turn);
+                }
             }
         }
         let _one_lookup = self.resolving.lock().await;
         {
             let mut book = lock(&self.book);
             if fresh(&book) {
-                return Ok(book.in_turn()); // resolved by another connection meanwhile
+                // Resolved by another connection meanwhile.
+                if let Some(turn) = book.in_turn() {
+                    return Ok(turn);
+                }
             }
         }
         let addrs = match &self.fixed {
@@ -218,12 +242,23 @@ impl Connector {
         };
         let mut book = lock(&self.book);
         book.set_current(&addrs);
-        Ok(book.in_turn())
+        book.in_turn().ok_or_else(|| Error::NoAddress {
+            host: self.host.clone(),
+        })
     }
 
     async fn resolve(&self) -> Result<Vec<SocketAddr>, Error> {
-        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((self.host.as_str(), self.port))
+        let within = self.connect_timeout();
+        let lookup = tokio::net::lookup_host((self.host.as_str(), self.port));
+        let resolved = tokio::time::timeout(within, lookup)
             .await
+            .unwrap_or_else(|_| {
+                Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("no answer within {} s", within.as_secs_f64()),
+                ))
+            });
+        let addrs: Vec<SocketAddr> = resolved
             .map_err(|source| Error::Resolve {
                 host: self.host.clone(),
                 source,
@@ -263,7 +298,7 @@ impl AddressBook {
                         addr,
                         open: AtomicUsize::new(0),
                         opened: AtomicU64::new(0),
-                        last_tried: AtomicU64::new(0),
+                        last_picked: AtomicU64::new(0),
                         failed_at: AtomicU64::new(0),
                     });
                     self.everyone.push(p.clone());
@@ -287,9 +322,10 @@ impl AddressBook {
     }
 
     /// The current addresses: those that failed in the last [`FAILED_ADDRESS_LAST`] after the others,
-    /// then fewest open connections first, then the least recently tried. The first is marked as
-    /// tried now.
-    fn in_turn(&mut self) -> Vec<Arc<Peer>> {
+    /// then fewest open connections first, then the least recently picked; and the first one's
+    /// connection counted as being opened, under the same lock, so that connections opened at once
+    /// spread. `None` when there is no address.
+    fn in_turn(&mut self) -> Option<(Vec<Arc<Peer>>, OpenConnection)> {
         let now = self.clock();
         let window = FAILED_ADDRESS_LAST.as_millis() as u64;
         let mut order = self.current.clone();
@@ -298,14 +334,14 @@ impl AddressBook {
             (
                 failed != 0 && now < failed - 1 + window,
                 p.open.load(Ordering::Relaxed),
-                p.last_tried.load(Ordering::Relaxed),
+                p.last_picked.load(Ordering::Relaxed),
             )
         });
-        self.attempts += 1;
-        if let Some(first) = order.first() {
-            first.last_tried.store(self.attempts, Ordering::Relaxed);
-        }
-        order
+        let first = order.first()?;
+        self.picks += 1;
+        first.last_picked.store(self.picks, Ordering::Relaxed);
+        let reserved = OpenConnection::reserve(first);
+        Some((order, reserved))
     }
 }
 
@@ -324,7 +360,15 @@ pub(crate) struct Stream {
     _open: OpenConnection,
 }
 
+/// One connection open, or being opened, to an address: counted while it lives.
 struct OpenConnection(Arc<Peer>);
+
+impl OpenConnection {
+    fn reserve(peer: &Arc<Peer>) -> OpenConnection {
+        peer.open.fetch_add(1, Ordering::Relaxed);
+        OpenConnection(peer.clone())
+    }
+}
 
 impl Drop for OpenConnection {
     fn drop(&mut self) {
@@ -400,8 +444,10 @@ impl AsyncWrite for Stream {
 mod tests {
     use super::*;
 
+    /// The order of the next pick, its reservation given back at once.
     fn peers(book: &mut AddressBook) -> Vec<String> {
-        book.in_turn().iter().map(|p| p.addr.to_string()).collect()
+        let (order, _reserved) = book.in_turn().unwrap();
+        order.iter().map(|p| p.addr.to_string()).collect()
     }
 
     #[test]

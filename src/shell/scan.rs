@@ -176,7 +176,10 @@ pub fn run_scan(config: &ScanConfig, out: &mut dyn Write) -> ScanReport {
         connections: Vec::new(),
     };
     if let Some(c) = &config.credentials {
-        never_show(c.secret_access_key());
+        // A secret that is the key id (MinIO's `minioadmin`) is no secret, and the key id may be shown.
+        if c.secret_access_key() != c.access_key_id() {
+            never_show(c.secret_access_key());
+        }
         if let Some(token) = c.session_token() {
             never_show(token);
         }

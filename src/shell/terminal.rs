@@ -28,7 +28,24 @@ const MAX_KEY_SHOWN: usize = 4096;
 /// Writes one line to stderr. A closed or broken stderr is ignored, never a panic (`eprintln!` panics).
 pub fn stderr_line(line: &str) {
     let secrets = super::lock(&SECRETS);
-    let redacted = match secrets.as_ref() {
+    write_line(line, secrets.as_ref());
+}
+
+/// [`stderr_line`] for the panic hook, which must not wait for the secrets' lock (a panic while it is
+/// held would wait forever): when it is taken, the panic's own text is not shown.
+pub(crate) fn panic_line(line: &str) {
+    match SECRETS.try_lock() {
+        Ok(secrets) => write_line(line, secrets.as_ref()),
+        Err(std::sync::TryLockError::Poisoned(p)) => write_line(line, p.into_inner().as_ref()),
+        Err(std::sync::TryLockError::WouldBlock) => write_line(
+            "s3meta: internal error, please report it (its message is withheld)",
+            None,
+        ),
+    }
+}
+
+fn write_line(line: &str, secrets: Option<&Redactor>) {
+    let redacted = match secrets {
         Some(r) => r.redact(line),
         None => std::borrow::Cow::Borrowed(line),
     };

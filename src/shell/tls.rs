@@ -31,6 +31,9 @@ pub enum TrustRoots {
     /// These certificates only (a private CA): `--ca-bundle`, `AWS_CA_BUNDLE` or the profile's
     /// `ca_bundle`. `from` says which, for messages.
     File { path: PathBuf, from: String },
+    /// The system's bundle, at the path `SSL_CERT_FILE` names: read as the system's are (a
+    /// certificate that does not parse is skipped).
+    SystemFile(PathBuf),
 }
 
 /// Where Linux distributions keep their CA bundle, in the order Go's crypto/x509 looks.
@@ -78,9 +81,18 @@ mod client {
     }
 
     impl TlsClient {
+        /// Reads the roots `options` name, as a scan would, and says which they are: a bundle that
+        /// is missing or broken is a configuration error, found before the scan.
+        pub(crate) fn check_roots(options: &TlsOptions) -> Result<String, Error> {
+            if !options.verify {
+                return Ok("no roots (--no-verify-ssl)".into());
+            }
+            trusted_roots(&options.roots).map(|(_, roots)| roots)
+        }
+
         /// TLS to `host` (a name, or an IP address checked against the certificate's IP SANs).
         pub(crate) fn new(options: &TlsOptions, host: &str) -> Result<TlsClient, Error> {
-            let bare = host.trim_start_matches('[').trim_end_matches(']');
+            let bare = crate::core::endpoint::bare_host(host);
             let name = ServerName::try_from(bare.to_owned()).map_err(|e| Error::Setup {
                 what: format!("{bare:?} cannot be checked against a certificate"),
                 source: io::Error::new(io::ErrorKind::InvalidInput, e),
@@ -128,6 +140,7 @@ mod client {
                     match source
                         .get_ref()
                         .and_then(|e| e.downcast_ref::<rustls::Error>())
+                        .filter(|e| is_refusal(e))
                     {
                         Some(refusal) => Error::Tls(Box::new(TlsRefused {
                             addr: addr.to_string(),
@@ -144,18 +157,47 @@ mod client {
         }
     }
 
+    /// Whether a failed handshake is a decision (ours about the certificate, or the server's about
+    /// what we offered) that another attempt would meet again, rather than a server or a network in
+    /// trouble (an internal-error alert, a corrupt record), which is retried like a reset.
+    fn is_refusal(e: &rustls::Error) -> bool {
+        use rustls::AlertDescription as A;
+        match e {
+            rustls::Error::InvalidCertificate(_)
+            | rustls::Error::NoCertificatesPresented
+            | rustls::Error::PeerIncompatible(_) => true,
+            rustls::Error::AlertReceived(alert) => matches!(
+                alert,
+                A::HandshakeFailure
+                    | A::ProtocolVersion
+                    | A::BadCertificate
+                    | A::UnsupportedCertificate
+                    | A::CertificateRevoked
+                    | A::CertificateExpired
+                    | A::CertificateUnknown
+                    | A::UnknownCA
+                    | A::AccessDenied
+                    | A::InsufficientSecurity
+                    | A::NoApplicationProtocol
+                    | A::UnrecognisedName
+            ),
+            _ => false,
+        }
+    }
+
     /// The root store and its description.
     fn trusted_roots(roots: &TrustRoots) -> Result<(RootCertStore, String), Error> {
         match roots {
             TrustRoots::File { path, from } => {
-                let store = read_bundle(path, Strictness::Refuse)?.ok_or_else(|| Error::Setup {
-                    what: format!("the CA bundle {} ({from})", path.display()),
-                    source: io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        "it holds no PEM certificate",
-                    ),
-                })?;
-                Ok((store, format!("the CA bundle {} ({from})", path.display())))
+                let what = format!("the CA bundle {} ({from})", path.display());
+                let store = read_bundle(path, Strictness::Refuse)?.ok_or_else(|| no_cert(&what))?;
+                Ok((store, what))
+            }
+            TrustRoots::SystemFile(path) => {
+                let what = format!("the CA bundle {} (SSL_CERT_FILE)", path.display());
+                let store =
+                    read_bundle(path, Strictness::SkipBad)?.ok_or_else(|| no_cert(&what))?;
+                Ok((store, what))
             }
             TrustRoots::System => {
                 for path in SYSTEM_BUNDLES {
@@ -169,6 +211,13 @@ mod client {
                 };
                 Ok((store, "Mozilla's roots (compiled in)".to_owned()))
             }
+        }
+    }
+
+    fn no_cert(what: &str) -> Error {
+        Error::Setup {
+            what: what.to_owned(),
+            source: io::Error::new(io::ErrorKind::InvalidData, "it holds no PEM certificate"),
         }
     }
 

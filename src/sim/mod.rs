@@ -52,9 +52,7 @@ impl Listen {
             return Ok(Listen::Addr(addr));
         }
         let (ip, ports) = s.rsplit_once(':').ok_or_else(bad)?;
-        let ip: IpAddr = ip
-            .trim_start_matches('[')
-            .trim_end_matches(']')
+        let ip: IpAddr = crate::core::endpoint::bare_host(ip)
             .parse()
             .map_err(|_| bad())?;
         let (first, last) = ports.split_once('-').ok_or_else(bad)?;

@@ -385,14 +385,16 @@ impl State {
             }
         }
 
-        // Virtual-hosted (`BUCKET.s3.REGION.amazonaws.com`): the path is the key; else `/BUCKET/KEY`.
+        // Virtual-hosted in AWS's form (`BUCKET.s3.REGION.amazonaws.com`, `BUCKET.s3-…`): the path is
+        // the key. Any other host is path-style, `/BUCKET/KEY`, even one that starts with the bucket's
+        // name (`http://data.local` serving the bucket `data`).
         let bucket = &self.bucket_path[1..];
         let virtual_hosted = req
             .headers()
             .get(hyper::header::HOST)
             .and_then(|h| h.to_str().ok())
             .and_then(|h| h.strip_prefix(bucket))
-            .is_some_and(|rest| rest.starts_with('.'));
+            .is_some_and(|rest| rest.starts_with(".s3.") || rest.starts_with(".s3-"));
         let rest = if virtual_hosted {
             Some(path)
         } else {
