@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: installs what the tests need (Ceph RGW, s3s-fs, Garage, Python), starts the three
 # servers on 127.0.0.1, seeds each with tests/servers/seed_hard.py (which also records what the server
-# holds, the tests' independent oracle), runs the lint checks (with and without the simulator) and
-# `cargo test` including the real-server tests, and stops the servers whatever happens.
+# holds, the tests' independent oracle), runs the lint checks (with and without the optional features),
+# `cargo deny` (offline: licences, bans, sources), the static build (README, "A static binary"), and
+# `cargo test` including the real-server and static-binary tests, and stops the servers whatever happens.
 # Works on a fresh Debian machine with Rust; needs root (or sudo) for apt.
 # usage: tests/run.sh [extra cargo test args]
 # Ports (below the ephemeral range): RGW 17100 (+1 for its monitor), s3s-fs 17200, Garage 17300
