@@ -85,6 +85,7 @@ fn exit_code(ending: Ending) -> i32 {
         Ending::Complete | Ending::OutputClosed => EXIT_OK,
         Ending::SomeFailed => EXIT_SOME_FAILED,
         Ending::Fatal => EXIT_FATAL,
+        Ending::Misconfigured => EXIT_USAGE,
         Ending::TooManyVanished => EXIT_TOO_MANY_VANISHED,
     }
 }
@@ -152,14 +153,6 @@ pub fn run(args: &[String], env: &dyn Environment) -> i32 {
 fn scan(command: ScanCommand) -> i32 {
     for warning in &command.warnings {
         stderr_line(&format!("s3meta: {warning}"));
-    }
-    // A CA bundle that is missing or broken is a configuration error, found before the scan.
-    #[cfg(feature = "tls")]
-    if command.config.target.endpoint.scheme == crate::core::endpoint::Scheme::Https {
-        if let Err(e) = crate::shell::tls::TlsClient::check_roots(&command.config.tls) {
-            stderr_line(&format!("s3meta: {e}"));
-            return EXIT_USAGE;
-        }
     }
     let mut config = command.config;
     config.progress = match command.progress {

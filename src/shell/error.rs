@@ -134,6 +134,9 @@ pub enum Error {
     Output(io::Error),
     /// Something the run needs could not be set up (the runtime, a listener, the output file).
     Setup { what: String, source: io::Error },
+    /// A CA bundle that was named cannot be used (missing, unreadable, too large, no certificate):
+    /// the configuration's fault, found before any request.
+    CaBundle { what: String, source: io::Error },
     /// Retries used up: how many attempts were made, and what the last one met.
     GaveUp { attempts: u32, last: Box<Error> },
 }
@@ -160,6 +163,7 @@ impl Error {
             | Error::Request { .. }
             | Error::Output(_)
             | Error::Setup { .. }
+            | Error::CaBundle { .. }
             | Error::GaveUp { .. } => false,
         }
     }
@@ -181,6 +185,11 @@ impl Error {
             Error::GaveUp { last, .. } => last.root(),
             other => other,
         }
+    }
+
+    /// The configuration cannot be used: the user's to mend, not the server's.
+    pub fn is_configuration(&self) -> bool {
+        matches!(self, Error::CaBundle { .. })
     }
 
     /// Writing stopped because the reader went away (`| head`): not a failure.
@@ -382,7 +391,9 @@ impl fmt::Display for Error {
             ),
             Error::Request { op, source } => write!(f, "cannot build the {op} request: {source}"),
             Error::Output(e) => write!(f, "cannot write the output: {e}"),
-            Error::Setup { what, source } => write!(f, "{what}: {source}"),
+            Error::Setup { what, source } | Error::CaBundle { what, source } => {
+                write!(f, "{what}: {source}")
+            }
             Error::GaveUp { attempts, last } => {
                 write!(f, "{last} (gave up after {attempts} attempts)")
             }
@@ -396,6 +407,7 @@ impl std::error::Error for Error {
             Error::Resolve { source, .. }
             | Error::Connect { source, .. }
             | Error::Setup { source, .. }
+            | Error::CaBundle { source, .. }
             | Error::Output(source) => Some(source),
             Error::Connection { source, .. } | Error::ClosedBeforeUse { source, .. } => {
                 Some(source)

@@ -94,6 +94,8 @@ pub enum Ending {
     TooManyVanished,
     /// The scan stopped early.
     Fatal,
+    /// The scan could not start: its configuration cannot be used (a CA bundle).
+    Misconfigured,
     /// The reader of the output went away (`| head`): a quiet end.
     OutputClosed,
 }
@@ -120,6 +122,7 @@ impl ScanReport {
     pub fn ending(&self) -> Ending {
         match (&self.fatal, self.counters.failed) {
             (Some(e), _) if e.is_closed_output() => Ending::OutputClosed,
+            (Some(e), _) if e.is_configuration() => Ending::Misconfigured,
             (Some(_), _) => Ending::Fatal,
             _ if self.too_many_vanished() => Ending::TooManyVanished,
             (None, 0) => Ending::Complete,
@@ -141,10 +144,16 @@ impl ScanReport {
     }
 
     /// Ends a run on stderr: the fatal error or the warning about vanished objects, then the summary.
-    /// Nothing when the output was closed by its reader.
+    /// Nothing when the output was closed by its reader; only the error when the scan never started.
     pub fn write_ending(&self) {
         match self.ending() {
             Ending::OutputClosed => return,
+            Ending::Misconfigured => {
+                if let Some(e) = &self.fatal {
+                    stderr_line(&format!("s3meta: {e}"));
+                }
+                return;
+            }
             Ending::Fatal => {
                 if let Some(e) = &self.fatal {
                     stderr_line(&format!("s3meta: {e}"));
@@ -314,5 +323,10 @@ mod tests {
         assert_eq!(r.ending(), Ending::OutputClosed);
         r.fatal = Some(Error::Output(std::io::ErrorKind::Other.into()));
         assert_eq!(r.ending(), Ending::Fatal);
+        r.fatal = Some(Error::CaBundle {
+            what: "the CA bundle x.pem".into(),
+            source: std::io::ErrorKind::NotFound.into(),
+        });
+        assert_eq!(r.ending(), Ending::Misconfigured);
     }
 }

@@ -81,15 +81,6 @@ mod client {
     }
 
     impl TlsClient {
-        /// Reads the roots `options` name, as a scan would, and says which they are: a bundle that
-        /// is missing or broken is a configuration error, found before the scan.
-        pub(crate) fn check_roots(options: &TlsOptions) -> Result<String, Error> {
-            if !options.verify {
-                return Ok("no roots (--no-verify-ssl)".into());
-            }
-            trusted_roots(&options.roots).map(|(_, roots)| roots)
-        }
-
         /// TLS to `host` (a name, or an IP address checked against the certificate's IP SANs).
         pub(crate) fn new(options: &TlsOptions, host: &str) -> Result<TlsClient, Error> {
             let bare = crate::core::endpoint::bare_host(host);
@@ -215,7 +206,7 @@ mod client {
     }
 
     fn no_cert(what: &str) -> Error {
-        Error::Setup {
+        Error::CaBundle {
             what: what.to_owned(),
             source: io::Error::new(io::ErrorKind::InvalidData, "it holds no PEM certificate"),
         }
@@ -233,7 +224,7 @@ mod client {
     /// The certificates of a PEM bundle; `None` if it holds none. Other PEM sections (keys, CRLs) are
     /// skipped.
     fn read_bundle(path: &Path, strictness: Strictness) -> Result<Option<RootCertStore>, Error> {
-        let setup = |source: io::Error| Error::Setup {
+        let setup = |source: io::Error| Error::CaBundle {
             what: format!("cannot read the CA bundle {}", path.display()),
             source,
         };
