@@ -281,7 +281,7 @@ fn resolve(a: Args, env: &dyn Environment) -> Result<ScanCommand, UsageError> {
     for (i, rule) in a.resolve.iter().enumerate() {
         if a.resolve[..i]
             .iter()
-            .any(|r| r.port == rule.port && host_key(&r.host) == host_key(&rule.host))
+            .any(|r| r.applies_to(&rule.host, rule.port))
         {
             return Err(usage(format!(
                 "--resolve {}:{} is given twice: give every address in one rule",
@@ -403,7 +403,7 @@ fn trust_roots(
 /// Whether every connection goes to a loopback address: the endpoint is `localhost` or a loopback IP,
 /// or the `--resolve` rule for it names only loopback addresses.
 fn goes_to_loopback(target: &BucketTarget, rules: &[ResolveRule]) -> bool {
-    if let Some(rule) = rules.iter().find(|r| r.applies_to_target(target)) {
+    if let Some(rule) = ResolveRule::for_target(rules, target) {
         return rule.addrs.iter().all(|a| a.ip().is_loopback());
     }
     let host = host_key(&target.connect_host());

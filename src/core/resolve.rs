@@ -57,6 +57,14 @@ impl ResolveRule {
         })
     }
 
+    /// The rule that the connections to `target` follow, if any: the CLI lets at most one apply.
+    pub fn for_target<'a>(
+        rules: &'a [ResolveRule],
+        target: &BucketTarget,
+    ) -> Option<&'a ResolveRule> {
+        rules.iter().find(|r| r.applies_to_target(target))
+    }
+
     /// Whether the connections to `target` go to this rule's addresses: the rule names the host
     /// connected to, or (virtual-hosted) the endpoint's host, which users think of first.
     pub fn applies_to_target(&self, target: &BucketTarget) -> bool {

@@ -214,27 +214,24 @@ impl Connector {
 
     /// The addresses to try, in order, and the first one's connection counted as being opened.
     async fn peers(&self) -> Result<(Vec<Arc<Peer>>, OpenConnection), Error> {
-        let fresh = |book: &AddressBook| {
-            !book.current.is_empty()
-                && (self.fixed.is_some() || book.resolved_at.is_some_and(|t| t.elapsed() < DNS_TTL))
-        };
-        {
+        // A turn among the addresses known, if they are still good to use.
+        let turn_if_fresh = || {
             let mut book = lock(&self.book);
-            if fresh(&book) {
-                if let Some(turn) = book.in_turn() {
-                    return Ok(turn);
-                }
+            let fresh = !book.current.is_empty()
+                && (self.fixed.is_some()
+                    || book.resolved_at.is_some_and(|t| t.elapsed() < DNS_TTL));
+            if fresh {
+                book.in_turn()
+            } else {
+                None
             }
+        };
+        if let Some(turn) = turn_if_fresh() {
+            return Ok(turn);
         }
         let _one_lookup = self.resolving.lock().await;
-        {
-            let mut book = lock(&self.book);
-            if fresh(&book) {
-                // Resolved by another connection meanwhile.
-                if let Some(turn) = book.in_turn() {
-                    return Ok(turn);
-                }
-            }
+        if let Some(turn) = turn_if_fresh() {
+            return Ok(turn); // resolved by another connection meanwhile
         }
         let addrs = match &self.fixed {
             Some(addrs) => addrs.clone(),

@@ -267,11 +267,7 @@ pub fn run_scan(config: &ScanConfig, out: &mut dyn Write) -> ScanReport {
 fn connector(config: &ScanConfig) -> Result<Connector, Error> {
     let target = &config.target;
     let host = target.connect_host();
-    let fixed = config
-        .resolve
-        .iter()
-        .find(|r| r.applies_to_target(target))
-        .map(|r| r.addrs.clone());
+    let fixed = ResolveRule::for_target(&config.resolve, target).map(|r| r.addrs.clone());
     let connector = Connector::new(&host, target.connect_port(), fixed, config.timeout);
     match target.endpoint.scheme {
         Scheme::Http => Ok(connector),
