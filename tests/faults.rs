@@ -154,23 +154,34 @@ fn transient_errors_are_retried() {
     assert_eq!(heads.load(Ordering::SeqCst), 3);
 }
 
-#[test]
-fn a_slowdown_inside_a_200_is_retried_too() {
+/// A server whose first LIST gets `first()`, and every later one a page with the key `a`; and the
+/// count of LISTs it saw.
+fn first_list_answered_with(
+    first: impl Fn() -> Reply + Send + Sync + 'static,
+) -> (ScriptedServer, Arc<AtomicUsize>) {
     let lists = Arc::new(AtomicUsize::new(0));
     let l = lists.clone();
     let server = ScriptedServer::start(move |r| {
         if is_list(&r.target) {
             if l.fetch_add(1, Ordering::SeqCst) == 0 {
-                return Reply::Http(
-                    200,
-                    vec![],
-                    b"<Error><Code>SlowDown</Code></Error>".to_vec(),
-                );
+                return first();
             }
             Reply::Http(200, vec![], list_xml(&["a"], None, false))
         } else {
             head_ok()
         }
+    });
+    (server, lists)
+}
+
+#[test]
+fn a_slowdown_inside_a_200_is_retried_too() {
+    let (server, lists) = first_list_answered_with(|| {
+        Reply::Http(
+            200,
+            vec![],
+            b"<Error><Code>SlowDown</Code></Error>".to_vec(),
+        )
     });
     let run = scan(&server, &["--format", "text"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -507,19 +518,9 @@ fn two_keys_whose_texts_read_as_each_others_names_are_each_printed_once() {
 
 #[test]
 fn a_throttling_answer_with_a_large_page_is_still_retried() {
-    let lists = Arc::new(AtomicUsize::new(0));
-    let l = lists.clone();
-    let server = ScriptedServer::start(move |r| {
-        if is_list(&r.target) {
-            if l.fetch_add(1, Ordering::SeqCst) == 0 {
-                // A proxy's HTML error page, larger than any S3 error body.
-                return Reply::Http(503, vec![], vec![b'x'; 200 << 10]);
-            }
-            Reply::Http(200, vec![], list_xml(&["a"], None, false))
-        } else {
-            head_ok()
-        }
-    });
+    // A proxy's HTML error page, larger than any S3 error body.
+    let (server, lists) =
+        first_list_answered_with(|| Reply::Http(503, vec![], vec![b'x'; 200 << 10]));
     let run = scan(&server, &["--format", "text"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(lists.load(Ordering::SeqCst), 2);

@@ -99,14 +99,9 @@ fn the_static_binary_scans_over_https_from_an_empty_root() {
     let dir = std::env::temp_dir().join(format!("s3meta-static-{}", std::process::id()));
     let ca = TestCa::new(&dir.join("pki"), "s3meta-static-ca");
     let cert = ca.issue("server", &[&format!("DNS:{NAME}")]);
-    let sim = start_sim(&[
-        "--objects",
-        "300",
-        "--tls-cert",
-        cert.cert.to_str().unwrap(),
-        "--tls-key",
-        cert.key.to_str().unwrap(),
-    ]);
+    let mut sim_args = vec!["--objects", "300"];
+    sim_args.extend(cert.sim_flags());
+    let sim = start_sim(&sim_args);
     let port = sim.endpoint.rsplit(':').next().unwrap().to_owned();
     let ca_pem = std::fs::read(&ca.cert).unwrap();
     let endpoint = format!("https://{NAME}:{port}");

@@ -6,9 +6,9 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::s3meta;
 use common::sim::{count, start_sim, CREDS};
 use common::test_ca::{Issued, TestCa};
+use common::{s3meta, Run};
 
 const BUCKET: &str = "tls-bucket";
 const AWS_HOST: &str = "tls-bucket.s3.us-east-1.amazonaws.com";
@@ -34,15 +34,10 @@ fn pki(name: &str) -> Pki {
     Pki { ca, server, dir }
 }
 
-fn sim_args<'a>(pki: &'a Pki, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "--bucket",
-        BUCKET,
-        "--tls-cert",
-        pki.server.cert.to_str().unwrap(),
-        "--tls-key",
-        pki.server.key.to_str().unwrap(),
-    ];
+/// `s3meta sim` serving the test bucket over HTTPS with `cert`, and `extra`.
+fn sim_args<'a>(cert: &'a Issued, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["--bucket", BUCKET];
+    args.extend(cert.sim_flags());
     args.extend_from_slice(extra);
     args
 }
@@ -56,6 +51,24 @@ fn resolve_to(host: &str, endpoints: &[&str]) -> String {
     format!("{host}:443:{}", addrs.join(","))
 }
 
+/// The scan of the test bucket as on AWS (virtual-hosted, no `--endpoint-url`), its host resolved to
+/// `endpoints`, trusting the test CA, every object printed; then `extra`.
+fn scan_resolved(pki: &Pki, endpoints: &[&str], extra: &[&str]) -> Run {
+    let bucket = format!("s3://{BUCKET}");
+    let resolve = resolve_to(AWS_HOST, endpoints);
+    let mut args = vec![
+        "scan",
+        &bucket,
+        "--resolve",
+        &resolve,
+        "--ca-bundle",
+        pki.ca.cert.to_str().unwrap(),
+        "--all",
+    ];
+    args.extend_from_slice(extra);
+    s3meta(&args, &CREDS)
+}
+
 fn lines(stdout: &str) -> usize {
     stdout.lines().count()
 }
@@ -64,22 +77,11 @@ fn lines(stdout: &str) -> usize {
 fn the_aws_default_path_works_offline_over_https() {
     let pki = pki("aws");
     let objects = ["--objects", "2500", "--seed", "3"];
-    let https = start_sim(&sim_args(&pki, &objects));
+    let https = start_sim(&sim_args(&pki.server, &objects));
     assert!(https.endpoint.starts_with("https://"), "{}", https.endpoint);
     let resolve = resolve_to(AWS_HOST, &[&https.endpoint]);
     let ca = pki.ca.cert.to_str().unwrap();
-    let got = s3meta(
-        &[
-            "scan",
-            &format!("s3://{BUCKET}"),
-            "--resolve",
-            &resolve,
-            "--ca-bundle",
-            ca,
-            "--all",
-        ],
-        &CREDS,
-    );
+    let got = scan_resolved(&pki, &[&https.endpoint], &[]);
     assert_eq!(got.code, 0, "{}", got.stderr);
     // Exactly what the same bucket prints over plain HTTP.
     let mut plain_args = vec!["--bucket", BUCKET];
@@ -129,7 +131,7 @@ fn the_aws_default_path_works_offline_over_https() {
 #[test]
 fn an_ip_endpoint_is_checked_against_the_certificates_ip_names() {
     let pki = pki("ip");
-    let sim = start_sim(&sim_args(&pki, &["--objects", "20"]));
+    let sim = start_sim(&sim_args(&pki.server, &["--objects", "20"]));
     let ca = pki.ca.cert.to_str().unwrap();
     let scan = |endpoint: &str| {
         s3meta(
@@ -166,7 +168,7 @@ fn fatal_line(stderr: &str) -> &str {
 #[test]
 fn an_untrusted_ca_or_another_name_is_refused_in_one_line() {
     let pki = pki("refused");
-    let sim = start_sim(&sim_args(&pki, &["--objects", "20"]));
+    let sim = start_sim(&sim_args(&pki.server, &["--objects", "20"]));
     let stranger = TestCa::new(&pki.dir.join("other"), "some-other-ca");
     let bucket = format!("s3://{BUCKET}");
     let resolve = resolve_to(AWS_HOST, &[&sim.endpoint]);
@@ -273,25 +275,12 @@ fn connections_are_spread_over_every_address_given() {
     let pki = pki("vips");
     let objects = ["--objects", "3000"];
     let vips = [
-        start_sim(&sim_args(&pki, &objects)),
-        start_sim(&sim_args(&pki, &objects)),
-        start_sim(&sim_args(&pki, &objects)),
+        start_sim(&sim_args(&pki.server, &objects)),
+        start_sim(&sim_args(&pki.server, &objects)),
+        start_sim(&sim_args(&pki.server, &objects)),
     ];
     let endpoints: Vec<&str> = vips.iter().map(|s| s.endpoint.as_str()).collect();
-    let got = s3meta(
-        &[
-            "scan",
-            &format!("s3://{BUCKET}"),
-            "--resolve",
-            &resolve_to(AWS_HOST, &endpoints),
-            "--ca-bundle",
-            pki.ca.cert.to_str().unwrap(),
-            "--all",
-            "-j",
-            "48",
-        ],
-        &CREDS,
-    );
+    let got = scan_resolved(&pki, &endpoints, &["-j", "48"]);
     assert_eq!(got.code, 0, "{}", got.stderr);
     assert_eq!(lines(&got.stdout), 3000);
     let summary = got.stderr.lines().last().unwrap();
@@ -319,35 +308,13 @@ fn one_address_with_a_bad_certificate_does_not_end_the_scan() {
     let stranger = TestCa::new(&pki.dir.join("other"), "some-other-ca");
     let bad_cert = stranger.issue("bad", &["DNS:*.s3.us-east-1.amazonaws.com"]);
     let objects = ["--objects", "1500"];
-    let bad = start_sim(&[
-        "--bucket",
-        BUCKET,
-        "--objects",
-        "1500",
-        "--tls-cert",
-        bad_cert.cert.to_str().unwrap(),
-        "--tls-key",
-        bad_cert.key.to_str().unwrap(),
-    ]);
+    let bad = start_sim(&sim_args(&bad_cert, &objects));
     let good = [
-        start_sim(&sim_args(&pki, &objects)),
-        start_sim(&sim_args(&pki, &objects)),
+        start_sim(&sim_args(&pki.server, &objects)),
+        start_sim(&sim_args(&pki.server, &objects)),
     ];
     let endpoints = [bad.endpoint.as_str(), &good[0].endpoint, &good[1].endpoint];
-    let got = s3meta(
-        &[
-            "scan",
-            &format!("s3://{BUCKET}"),
-            "--resolve",
-            &resolve_to(AWS_HOST, &endpoints),
-            "--ca-bundle",
-            pki.ca.cert.to_str().unwrap(),
-            "--all",
-            "-j",
-            "32",
-        ],
-        &CREDS,
-    );
+    let got = scan_resolved(&pki, &endpoints, &["-j", "32"]);
     assert_eq!(got.code, 0, "{}", got.stderr);
     assert_eq!(lines(&got.stdout), 1500);
     // Only the two good addresses carried connections.

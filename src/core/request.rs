@@ -173,20 +173,25 @@ mod tests {
         assert!(r.headers.is_empty());
     }
 
-    #[test]
-    fn head_is_signed_with_token() {
+    /// A HEAD of `key` signed with the key `AK`, its secret and `token`, on 2026-11-26.
+    fn head_signed_with_token(key: &[u8], token: &str) -> HttpRequest {
         let signer = Signer::new(
-            Credentials::new("AK", "SK", Some("TOK".into())),
+            Credentials::new("AK", "SK", Some(token.into())),
             "us-east-1",
             "s3",
             SigningSettings::S3,
         );
-        let r = head_object(
+        head_object(
             &target(),
-            b"x y",
+            key,
             Some(&signer),
             time::macros::datetime!(2026-11-26 00:00:00 UTC),
-        );
+        )
+    }
+
+    #[test]
+    fn head_is_signed_with_token() {
+        let r = head_signed_with_token(b"x y", "TOK");
         assert_eq!(r.path_and_query, "/bkt/x%20y");
         let names: Vec<&str> = r.headers.iter().map(|(n, _)| *n).collect();
         assert_eq!(
@@ -210,18 +215,7 @@ mod tests {
     #[test]
     fn debug_shows_no_token_and_no_signature() {
         let token = "TOKEN-canary-0123456789abcdef";
-        let signer = Signer::new(
-            Credentials::new("AK", "SK", Some(token.into())),
-            "us-east-1",
-            "s3",
-            SigningSettings::S3,
-        );
-        let r = head_object(
-            &target(),
-            b"k",
-            Some(&signer),
-            time::macros::datetime!(2026-11-26 00:00:00 UTC),
-        );
+        let r = head_signed_with_token(b"k", token);
         let signature = r.headers[3]
             .1
             .rsplit("Signature=")

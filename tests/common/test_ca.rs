@@ -17,6 +17,13 @@ pub struct Issued {
     pub key: PathBuf,
 }
 
+impl Issued {
+    /// The flags that make `s3meta sim` serve HTTPS with this certificate.
+    pub fn sim_flags(&self) -> [&str; 4] {
+        ["--tls-cert", s(&self.cert), "--tls-key", s(&self.key)]
+    }
+}
+
 /// `openssl req` making a new P-256 key, unencrypted, into `key`.
 const NEW_P256_KEY: [&str; 6] = [
     "-newkey",
