@@ -44,14 +44,22 @@ OPTIONS:
                                [env: AWS_CA_BUNDLE; profile: ca_bundle; then SSL_CERT_FILE; default:
                                the system's bundle, else Mozilla's roots compiled in]
         --no-verify-ssl        do not check the server's certificate (a warning says so on every run)
-    -j, --concurrency N        HEAD requests in flight [default: 256]
+    -j, --concurrency N        HEAD requests in flight at most; the limit adapts below it to the store's
+                               throttling (503 SlowDown, 429) [default: 256]
+        --max-rps R            never send more than R requests per second (AWS: 5500 HEADs per prefix)
+        --no-adapt             keep -j requests in flight whatever the store says (retries still back off)
         --format FORMAT        jsonl | text | csv [default: jsonl]
     -o, --output FILE          write records to FILE instead of stdout
         --all                  also print objects that have no custom metadata
         --start-after KEY      start listing after KEY
         --max-keys N           LIST page size, 1 to 1000 [default: 1000]
-        --timeout SECONDS      per-request timeout [default: 30]
-        --retries N            attempts per request, the first included [default: 5]
+        --timeout SECONDS      the longest wait for a response head, and between two parts of a body
+                               (connecting waits a third of it, 1 to 10 s) [default: 30]
+        --retries N            attempts per request, the first included [default: 20: about a minute
+                               of backoff, to ride out an outage]
+        --retry-for SECONDS    start no retry this long after a request's first attempt
+        --backoff-base SECONDS first retry's longest wait; each doubles it, with full jitter [default: 0.1]
+        --backoff-max SECONDS  the longest wait between two attempts [default: 10]
         --max-header-bytes N   largest HEAD response head accepted, 8192 to 16777216 [default: 32768]
         --progress WHEN        never | always | auto (auto: when stderr is a terminal) [default: auto]
 
@@ -104,6 +112,11 @@ struct Args {
     max_keys: Option<u32>,
     timeout: Option<Duration>,
     retries: Option<u32>,
+    retry_for: Option<Duration>,
+    backoff_base: Option<Duration>,
+    backoff_max: Option<Duration>,
+    max_rps: Option<f64>,
+    no_adapt: bool,
     max_header_bytes: Option<usize>,
     progress: Option<ProgressMode>,
     resolve: Vec<ResolveRule>,
@@ -119,6 +132,16 @@ where
         Ok(n) if n >= min && n <= max => Ok(n),
         _ => Err(usage(format!(
             "{flag} takes a whole number from {min} to {max}, not {value:?}"
+        ))),
+    }
+}
+
+/// A number of seconds from `min` to `max`, fractions allowed.
+fn seconds(flag: &str, value: &str, min: f64, max: f64) -> Result<Duration, UsageError> {
+    match value.parse::<f64>() {
+        Ok(s) if s.is_finite() && s >= min && s <= max => Ok(Duration::from_secs_f64(s)),
+        _ => Err(usage(format!(
+            "{flag} takes seconds from {min} to {max}, not {value:?}"
         ))),
     }
 }
@@ -163,11 +186,31 @@ pub(crate) fn parse_scan(args: &[String], env: &dyn Environment) -> Result<Parse
             "--all" => a.all = true,
             "--start-after" => a.start_after = Some(value("a key")?),
             "--max-keys" => a.max_keys = Some(number(flag, &value("a number")?, 1, 1000)?),
-            "--timeout" => {
-                let secs: u64 = number(flag, &value("seconds")?, 1, 3600)?;
-                a.timeout = Some(Duration::from_secs(secs));
+            "--timeout" => a.timeout = Some(seconds(flag, &value("seconds")?, 0.1, 3600.0)?),
+            "--retries" => a.retries = Some(number(flag, &value("a number")?, 1, 1000)?),
+            "--retry-for" => {
+                a.retry_for = Some(seconds(flag, &value("seconds")?, 0.0, 30.0 * 86400.0)?)
             }
-            "--retries" => a.retries = Some(number(flag, &value("a number")?, 1, 100)?),
+            "--backoff-base" => {
+                a.backoff_base = Some(seconds(flag, &value("seconds")?, 0.001, 3600.0)?)
+            }
+            "--backoff-max" => {
+                a.backoff_max = Some(seconds(flag, &value("seconds")?, 0.001, 3600.0)?)
+            }
+            "--max-rps" => {
+                let v = value("requests per second")?;
+                a.max_rps = Some(
+                    v.parse::<f64>()
+                        .ok()
+                        .filter(|r| r.is_finite() && (1.0..=10_000_000.0).contains(r))
+                        .ok_or_else(|| {
+                            usage(format!(
+                                "--max-rps takes requests per second from 1 to 10000000, not {v:?}"
+                            ))
+                        })?,
+                );
+            }
+            "--no-adapt" => a.no_adapt = true,
             "--max-header-bytes" => {
                 a.max_header_bytes = Some(number(flag, &value("a number")?, 8192, 16 << 20)?)
             }
@@ -361,10 +404,18 @@ fn resolve(a: Args, env: &dyn Environment) -> Result<ScanCommand, UsageError> {
     config.concurrency = a.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
     config.max_keys = a.max_keys.unwrap_or(DEFAULT_MAX_KEYS);
     config.timeout = a.timeout.unwrap_or(DEFAULT_TIMEOUT);
+    let defaults = RetryPolicy::default();
     config.retry = RetryPolicy {
-        max_attempts: a.retries.unwrap_or(RetryPolicy::default().max_attempts),
-        ..RetryPolicy::default()
+        max_attempts: a.retries.unwrap_or(defaults.max_attempts),
+        base_delay: a.backoff_base.unwrap_or(defaults.base_delay),
+        max_delay: a.backoff_max.unwrap_or(defaults.max_delay),
+        give_up_after: a.retry_for,
     };
+    if config.retry.base_delay > config.retry.max_delay {
+        return Err(usage("--backoff-base is longer than --backoff-max"));
+    }
+    config.max_rps = a.max_rps;
+    config.adaptive = !a.no_adapt;
     config.max_header_bytes = a.max_header_bytes.unwrap_or(DEFAULT_MAX_HEADER_BYTES);
     config.format = a.format.unwrap_or(Format::Jsonl);
     config.include_all = a.all;

@@ -8,7 +8,8 @@ use super::UsageError;
 use crate::core::endpoint::{validate_bucket, Addressing};
 use crate::core::sigv4::Credentials;
 use crate::sim::bucket::Layout;
-use crate::sim::faults::{FaultPlan, Latency};
+use crate::sim::faults::{parse_duration, FaultPlan, Latency};
+use crate::sim::server::{Outage, Throttle};
 use crate::sim::tls::SimTls;
 use crate::sim::{default_options, Listen, SimConfig, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
 
@@ -30,6 +31,10 @@ OPTIONS:
         --head-latency L       added to every HEAD: 1ms, 250us, or 1ms+0.5ms for jitter [default: 0]
         --list-latency L       added to every LIST [default: 0]
         --fail SPEC            injected faults, e.g. 503:0.02,500:0.01,reset:0.01,stall:0.005,truncate:0.005
+        --throttle RPS         above RPS requests per second, answer 503 SlowDown (a store under load)
+        --retry-after SECONDS  send Retry-After with every throttled answer
+        --outage AFTER+FOR     answer 503 SlowDown to everything for FOR, from AFTER past the first
+                               request, e.g. 1s+3s
         --seed S               seed for metadata, jitter and faults [default: 1]
         --anonymous            accept unsigned requests (default: verify SigV4)
         --access-key K         the access key to accept [default: S3METASIMACCESSKEY]
@@ -59,6 +64,7 @@ pub(crate) fn parse_sim_args(args: &[String]) -> Result<Option<SimConfig>, Usage
     let mut fail = String::new();
     let (mut key, mut secret, mut anonymous) = (None, None, false);
     let (mut tls_cert, mut tls_key) = (None, None);
+    let mut retry_after = None;
     let mut flags = Flags::new(args);
     while let Some(f) = flags.next_flag() {
         let flag = f.name.as_str();
@@ -96,6 +102,27 @@ pub(crate) fn parse_sim_args(args: &[String]) -> Result<Option<SimConfig>, Usage
             "--head-latency" => o.head_latency = Latency::parse(&value()?).map_err(usage)?,
             "--list-latency" => o.list_latency = Latency::parse(&value()?).map_err(usage)?,
             "--fail" => fail = value()?,
+            "--throttle" => {
+                let rps: f64 = parse_num(flag, &value()?)?;
+                if !(rps.is_finite() && rps >= 1.0) {
+                    return Err(usage("--throttle is at least 1 request per second"));
+                }
+                o.throttle = Some(Throttle {
+                    rps,
+                    retry_after: None,
+                });
+            }
+            "--retry-after" => retry_after = Some(parse_num::<u64>(flag, &value()?)?),
+            "--outage" => {
+                let v = value()?;
+                let (after, lasting) = v.split_once('+').ok_or_else(|| {
+                    usage(format!("--outage takes AFTER+FOR, e.g. 1s+3s, not {v:?}"))
+                })?;
+                o.outage = Some(Outage {
+                    after: parse_duration(after).map_err(usage)?,
+                    lasting: parse_duration(lasting).map_err(usage)?,
+                });
+            }
             "--seed" => o.seed = parse_num(flag, &value()?)?,
             "--anonymous" => anonymous = true,
             "--access-key" => key = Some(value()?),
@@ -117,6 +144,12 @@ pub(crate) fn parse_sim_args(args: &[String]) -> Result<Option<SimConfig>, Usage
                     "unknown sim option {other:?} (see s3meta sim --help)"
                 )))
             }
+        }
+    }
+    if let Some(secs) = retry_after {
+        match o.throttle.as_mut() {
+            Some(t) => t.retry_after = Some(secs),
+            None => return Err(usage("--retry-after goes with --throttle")),
         }
     }
     o.bucket.seed = o.seed;

@@ -1,8 +1,10 @@
 //! The pure core: every function here is a function of its inputs (time is passed in).
 pub mod aws_config;
 pub mod base64;
+pub mod checkpoint;
 pub mod endpoint;
 pub mod escape;
+pub mod http_date;
 pub mod list;
 pub mod metadata;
 pub mod output;

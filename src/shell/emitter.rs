@@ -9,8 +9,11 @@
 use std::collections::VecDeque;
 use std::io::Write;
 
+use std::sync::Arc;
+
 use super::error::Error;
 use super::lookup::{Finished, HeadOutcome};
+use super::pacing::Pacing;
 use super::progress::{Counters, ProgressLine};
 use super::terminal::{quote_key, stderr_line};
 use crate::core::output::{encode, Format, Record};
@@ -31,6 +34,8 @@ pub(crate) struct Emitter<'a> {
     include_all: bool,
     pub(crate) counters: Counters,
     progress: ProgressLine,
+    /// Shown on the progress line: limits, rate, retries.
+    pacing: Option<Arc<Pacing>>,
 }
 
 impl<'a> Emitter<'a> {
@@ -54,7 +59,14 @@ impl<'a> Emitter<'a> {
             include_all,
             counters: Counters::default(),
             progress,
+            pacing: None,
         }
+    }
+
+    /// Shows `pacing` on the progress line.
+    pub(crate) fn with_pacing(mut self, pacing: Arc<Pacing>) -> Self {
+        self.pacing = Some(pacing);
+        self
     }
 
     /// A place at the back of the window for the next listed object; its sequence number.
@@ -141,7 +153,9 @@ impl<'a> Emitter<'a> {
         if self.buf.len() >= WRITE_CHUNK {
             self.flush()?;
         }
-        self.progress.tick(&self.counters);
+        let pacing = &self.pacing;
+        self.progress
+            .tick(&self.counters, || pacing.as_ref().map(|p| p.snapshot()));
         Ok(())
     }
 

@@ -117,6 +117,9 @@ pub enum Error {
     Connection { op: Operation, source: hyper::Error },
     /// The server closed every connection it accepted before the request could be sent.
     ClosedBeforeUse { tries: usize, source: hyper::Error },
+    /// The server refused a request for our clock (its `Date` is this far ahead of ours); the
+    /// next attempt is signed with its time.
+    ClockSkewed { op: Operation, offset_secs: i64 },
     /// A response S3 would not send.
     BadResponse { op: Operation, problem: BadResponse },
     /// The listing cannot go on.
@@ -153,7 +156,8 @@ impl Error {
             | Error::Connect { .. }
             | Error::NoAddress { .. }
             | Error::Connection { .. }
-            | Error::ClosedBeforeUse { .. } => true,
+            | Error::ClosedBeforeUse { .. }
+            | Error::ClockSkewed { .. } => true,
             #[cfg(feature = "tls")]
             Error::Tls(_) => false,
             Error::BadResponse { .. }
@@ -177,6 +181,16 @@ impl Error {
             Error::GaveUp { last, .. } => last.is_throttling(),
             _ => false,
         }
+    }
+
+    /// Whether the server answered (with a status), as opposed to a request that got no answer.
+    pub fn is_answer(&self) -> bool {
+        matches!(self.root(), Error::Status { .. })
+    }
+
+    /// Whether a wait ran out.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self.root(), Error::Timeout { .. })
     }
 
     /// The error behind retries, if retries were used up.
@@ -336,6 +350,12 @@ impl fmt::Display for Error {
                 }
             }
             Error::Connection { op, source } => write!(f, "{op}: {}", error_chain(source)),
+            Error::ClockSkewed { op, offset_secs } => write!(
+                f,
+                "{op} refused: the local clock is {} s off the server's ({})",
+                offset_secs.abs(),
+                hint_text(Hint::Clock)
+            ),
             Error::ClosedBeforeUse { tries, source } => write!(
                 f,
                 "the server closed {tries} connections before they took a request: {}",

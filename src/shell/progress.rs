@@ -5,6 +5,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use super::connect::AddressConnections;
+use super::pacing::PacingSnapshot;
 
 /// What a scan has done so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -23,7 +24,12 @@ const MAX_ADDRESSES_SHOWN: usize = 16;
 
 /// The one-line summary printed at the end: the counters, then the connections opened, per address
 /// when there were several.
-pub fn summary_line(c: &Counters, elapsed: Duration, connections: &[AddressConnections]) -> String {
+pub fn summary_line(
+    c: &Counters,
+    elapsed: Duration,
+    pacing: &PacingSnapshot,
+    connections: &[AddressConnections],
+) -> String {
     let secs = elapsed.as_secs_f64();
     let rate = if secs > 0.0 {
         c.heads as f64 / secs
@@ -31,8 +37,11 @@ pub fn summary_line(c: &Counters, elapsed: Duration, connections: &[AddressConne
         0.0
     };
     let mut line = format!(
-        "s3meta: listed={} heads={} with_metadata={} printed={} vanished={} failed={} pages={} seconds={:.2} heads_per_second={:.0} connections={}",
+        "s3meta: listed={} heads={} with_metadata={} printed={} vanished={} failed={} pages={} seconds={:.2} heads_per_second={:.0} retries={} throttled={} head_limit={} connections={}",
         c.listed, c.heads, c.with_metadata, c.printed, c.vanished, c.failed, c.pages, secs, rate,
+        pacing.retries,
+        pacing.heads.throttles + pacing.lists.throttles,
+        pacing.heads.in_flight_limit,
         connections.iter().map(|a| a.opened).sum::<u64>()
     );
     if connections.len() > 1 {
@@ -74,13 +83,14 @@ impl ProgressLine {
         self.start.elapsed()
     }
 
-    pub fn tick(&mut self, c: &Counters) {
+    /// Draws the line if it is time; `pacing` is asked only then.
+    pub fn tick(&mut self, c: &Counters, pacing: impl FnOnce() -> Option<PacingSnapshot>) {
         if !self.enabled || self.last_draw.is_some_and(|t| t.elapsed() < REDRAW_EVERY) {
             return;
         }
         self.last_draw = Some(Instant::now());
         let secs = self.start.elapsed().as_secs_f64();
-        let line = format!(
+        let mut line = format!(
             "\r\x1b[2K{} listed, {} HEADs ({:.0}/s), {} with metadata, {} vanished, {} failed",
             c.listed,
             c.heads,
@@ -89,6 +99,24 @@ impl ProgressLine {
             c.vanished,
             c.failed
         );
+        if let Some(p) = pacing() {
+            line.push_str(&format!(", limit {}", p.heads.in_flight_limit));
+            if let Some(rate) = p.heads.rate {
+                line.push_str(&format!(" at {rate:.0}/s"));
+            }
+            if p.heads.throttles + p.lists.throttles > 0 {
+                line.push_str(&format!(
+                    ", {} throttled",
+                    p.heads.throttles + p.lists.throttles
+                ));
+            }
+            if p.retries > 0 {
+                line.push_str(&format!(", {} retries", p.retries));
+            }
+            if p.waiting > 0 {
+                line.push_str(&format!(" ({} waiting)", p.waiting));
+            }
+        }
         let _ = std::io::stderr().write_all(line.as_bytes());
         self.drawn = true;
     }

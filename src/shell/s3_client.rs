@@ -2,20 +2,25 @@
 //! into core types. Everything a server sends is bounded here: a page's body by what a page of the size
 //! asked for can hold, its entries by `max-keys`, a HEAD's headers by the pool's header limit.
 
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::{Bytes, Incoming};
+use hyper::header::HeaderMap;
 use hyper::Response;
 use time::OffsetDateTime;
 
 use super::connect::Connector;
 use super::error::{BadResponse, Error, Operation, TimeoutPhase};
+use super::pacing::Pacing;
 use super::park_delay::ParkDelay;
 use super::pool::{ConnectionPool, Lease};
-use super::retry::{with_retries, RetryPolicy, SmallRng};
+use super::retry::{with_retries, SmallRng};
+use super::terminal::stderr_line;
 use crate::core::endpoint::BucketTarget;
+use crate::core::http_date::{parse_http_date, retry_after};
 use crate::core::list::{parse_list_page_at_most, ListPage};
 use crate::core::metadata::{self, ObjectMetadata};
 use crate::core::request::{self, ListParams};
@@ -35,12 +40,17 @@ pub(crate) fn max_list_body(max_keys: u32) -> usize {
     MAX_PAGE_OVERHEAD + max_keys as usize * MAX_BYTES_PER_ENTRY
 }
 
+/// A server's clock this far from ours, on a refused request, is taken for the reason it refused
+/// (S3 allows 15 minutes).
+const SKEW_EVIDENCE_SECS: i64 = 10 * 60;
+/// A response body may take at most this many timeouts in all, however steadily it trickles.
+const BODY_TIMEOUTS: u32 = 10;
+
 /// How requests are sent.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ClientSettings {
-    /// For each wait: the connect, the response head, the body.
+    /// For each wait: the response head, and between two parts of a body (connects wait a third).
     pub timeout: Duration,
-    pub retry: RetryPolicy,
     /// HEADs in flight at most: the HEAD pool keeps as many connections.
     pub concurrency: usize,
     /// The largest response head accepted.
@@ -59,6 +69,11 @@ pub(crate) struct S3Client {
     settings: ClientSettings,
     /// Told the round trip of every HEAD; the runtime's park hook reads it.
     park_delay: Arc<ParkDelay>,
+    /// Limits, budget and retry policy.
+    pacing: Arc<Pacing>,
+    /// What to add to the local clock to get the server's, in seconds (learnt from a refusal).
+    clock_offset: AtomicI64,
+    skew_said: AtomicBool,
 }
 
 /// What a HEAD found.
@@ -82,6 +97,7 @@ impl S3Client {
         park_delay: Arc<ParkDelay>,
         // Opens the connections of both pools.
         connector: Arc<Connector>,
+        pacing: Arc<Pacing>,
     ) -> S3Client {
         let pool = |max_idle| {
             ConnectionPool::new(
@@ -98,7 +114,54 @@ impl S3Client {
             signer,
             settings,
             park_delay,
+            pacing,
+            clock_offset: AtomicI64::new(0),
+            skew_said: AtomicBool::new(false),
         }
+    }
+
+    /// The time to sign with: the local clock, corrected by what a server's refusal taught.
+    fn now(&self) -> OffsetDateTime {
+        let offset = self.clock_offset.load(Ordering::Relaxed);
+        now() + time::Duration::seconds(offset)
+    }
+
+    /// Reads what an answer says about time: a pause it asks for, and, on a refusal (`skewed`: the
+    /// server named the clock as the reason), whether our clock is off. Returns the error to retry
+    /// with when the clock was corrected.
+    fn read_time_hints(
+        &self,
+        op: Operation,
+        headers: &HeaderMap,
+        status: u16,
+        skewed: bool,
+    ) -> Option<Error> {
+        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        if let Some(wait) = retry_after(text("x-amz-retry-after"), text("retry-after"), now()) {
+            self.pacing.limit(op).pause(wait);
+        }
+        if status != 403 {
+            return None;
+        }
+        let server = text("date").and_then(parse_http_date)?;
+        let offset = server - now().unix_timestamp();
+        let known = self.clock_offset.load(Ordering::Relaxed);
+        let off_by = (offset - known).abs();
+        if !(skewed || off_by > SKEW_EVIDENCE_SECS) || off_by < 2 {
+            return None;
+        }
+        self.clock_offset.store(offset, Ordering::Relaxed);
+        if !self.skew_said.swap(true, Ordering::Relaxed) {
+            stderr_line(&format!(
+                "s3meta: warning: the local clock is {} s {} the server's (its Date header): requests are now signed with the server's time; fix the clock",
+                offset.abs(),
+                if offset > 0 { "behind" } else { "ahead of" }
+            ));
+        }
+        Some(Error::ClockSkewed {
+            op,
+            offset_secs: offset,
+        })
     }
 
     async fn send<'a>(
@@ -124,14 +187,18 @@ impl S3Client {
         params: &ListParams<'_>,
         rng: &mut SmallRng,
     ) -> Result<ListPage, Error> {
-        with_retries(&self.settings.retry, rng, || self.list_page_once(params)).await
+        with_retries(self.pacing.retrying(Operation::List), rng, || {
+            self.list_page_once(params)
+        })
+        .await
     }
 
     async fn list_page_once(&self, params: &ListParams<'_>) -> Result<ListPage, Error> {
         let op = Operation::List;
-        let req = request::list_objects_v2(&self.target, params, self.signer.as_ref(), now());
+        let req = request::list_objects_v2(&self.target, params, self.signer.as_ref(), self.now());
         let (resp, lease) = self.send(op, &self.lists, req).await?;
         let status = resp.status().as_u16();
+        let headers = (status != 200).then(|| resp.headers().clone());
         let limit = if status == 200 {
             max_list_body(params.max_keys)
         } else {
@@ -146,7 +213,15 @@ impl S3Client {
             other => other?,
         };
         if status != 200 {
-            return Err(status_error(op, status, &body));
+            let e = status_error(op, status, &body);
+            let skewed = matches!(&e, Error::Status { s3: Some(s3), .. } if s3.code.as_deref() == Some("RequestTimeTooSkewed"));
+            if let Some(retry) = headers
+                .as_ref()
+                .and_then(|h| self.read_time_hints(op, h, status, skewed))
+            {
+                return Err(retry);
+            }
+            return Err(e);
         }
         parse_list_page_at_most(&body, params.max_keys as usize).map_err(|xml| {
             // An <Error> inside a 200 (SlowDown, InternalError) is an error, not a listing.
@@ -172,7 +247,7 @@ impl S3Client {
         want_details: bool,
         rng: &mut SmallRng,
     ) -> Result<HeadAnswer, Error> {
-        with_retries(&self.settings.retry, rng, || {
+        with_retries(self.pacing.retrying(Operation::Head), rng, || {
             self.head_once(key, want_details)
         })
         .await
@@ -180,7 +255,7 @@ impl S3Client {
 
     async fn head_once(&self, key: &[u8], want_details: bool) -> Result<HeadAnswer, Error> {
         let op = Operation::Head;
-        let req = request::head_object(&self.target, key, self.signer.as_ref(), now());
+        let req = request::head_object(&self.target, key, self.signer.as_ref(), self.now());
         let sent_at = Instant::now();
         let (resp, lease) = self.send(op, &self.heads, req).await?;
         self.park_delay.record_round_trip(sent_at.elapsed());
@@ -211,11 +286,16 @@ impl S3Client {
                 })
             }
             404 => Ok(HeadAnswer::NotFound),
-            status => Err(Error::Status {
-                op,
-                status,
-                s3: None,
-            }),
+            status => {
+                if let Some(retry) = self.read_time_hints(op, resp.headers(), status, false) {
+                    return Err(retry);
+                }
+                Err(Error::Status {
+                    op,
+                    status,
+                    s3: None,
+                })
+            }
         }
     }
 }
@@ -233,7 +313,8 @@ fn status_error(op: Operation, status: u16, body: &[u8]) -> Error {
     }
 }
 
-/// Reads the whole body, at most `limit` bytes of it; the connection then goes back to the pool.
+/// Reads the whole body, at most `limit` bytes of it, waiting at most `timeout` for each part (and
+/// [`BODY_TIMEOUTS`] of them in all); the connection then goes back to the pool.
 async fn read_body(
     op: Operation,
     response: Response<Incoming>,
@@ -241,35 +322,54 @@ async fn read_body(
     limit: usize,
     timeout: Duration,
 ) -> Result<Bytes, Error> {
-    let body = Limited::new(response.into_body(), limit);
-    match tokio::time::timeout(timeout, body.collect()).await {
-        Err(_) => Err(Error::Timeout {
-            op,
-            phase: TimeoutPhase::Body,
-            after: timeout,
-        }),
-        Ok(Err(e)) => Err(if e.is::<LengthLimitError>() {
-            Error::BadResponse {
-                op,
-                problem: BadResponse::BodyTooLarge { limit },
-            }
-        } else {
-            match e.downcast::<hyper::Error>() {
-                Ok(source) => Error::Connection {
+    let mut body = Limited::new(response.into_body(), limit);
+    let mut data: Vec<u8> = Vec::new();
+    let deadline = tokio::time::Instant::now() + timeout * BODY_TIMEOUTS;
+    loop {
+        let wait = timeout.min(deadline.saturating_duration_since(tokio::time::Instant::now()));
+        let frame = match tokio::time::timeout(wait, body.frame()).await {
+            Err(_) => {
+                return Err(Error::Timeout {
                     op,
-                    source: *source,
-                },
-                Err(other) => Error::Setup {
-                    what: format!("{op}: reading the response body"),
-                    source: std::io::Error::other(other.to_string()),
-                },
+                    phase: TimeoutPhase::Body,
+                    after: wait,
+                })
             }
-        }),
-        Ok(Ok(collected)) => {
-            lease.finish();
-            Ok(collected.to_bytes())
+            Ok(None) => break,
+            Ok(Some(frame)) => frame,
+        };
+        match frame {
+            Ok(frame) => {
+                if let Ok(chunk) = frame.into_data() {
+                    if data.is_empty() && chunk.len() >= limit / 2 {
+                        data.reserve_exact(chunk.len());
+                    }
+                    data.extend_from_slice(&chunk);
+                }
+            }
+            Err(e) => {
+                return Err(if e.is::<LengthLimitError>() {
+                    Error::BadResponse {
+                        op,
+                        problem: BadResponse::BodyTooLarge { limit },
+                    }
+                } else {
+                    match e.downcast::<hyper::Error>() {
+                        Ok(source) => Error::Connection {
+                            op,
+                            source: *source,
+                        },
+                        Err(other) => Error::Setup {
+                            what: format!("{op}: reading the response body"),
+                            source: std::io::Error::other(other.to_string()),
+                        },
+                    }
+                })
+            }
         }
     }
+    lease.finish();
+    Ok(Bytes::from(data))
 }
 
 #[cfg(test)]

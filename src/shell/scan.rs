@@ -9,7 +9,9 @@ use std::time::Duration;
 use super::connect::{AddressConnections, Connector};
 use super::emitter::Emitter;
 use super::error::Error;
+use super::limit::LimitSettings;
 use super::lister::ListRequest;
+use super::pacing::{Pacing, PacingSnapshot};
 use super::park_delay::ParkDelay;
 use super::progress::{summary_line, Counters, ProgressLine};
 use super::retry::RetryPolicy;
@@ -50,6 +52,10 @@ pub struct ScanConfig {
     pub max_keys: u32,
     pub timeout: Duration,
     pub retry: RetryPolicy,
+    /// `--max-rps`: requests per second never exceeded (HEADs and LISTs each).
+    pub max_rps: Option<f64>,
+    /// Adapt the in-flight limit and the rate to the store's throttling (`--no-adapt` turns it off).
+    pub adaptive: bool,
     pub max_header_bytes: usize,
     pub window_bytes: usize,
     pub format: Format,
@@ -74,6 +80,8 @@ impl ScanConfig {
             max_keys: DEFAULT_MAX_KEYS,
             timeout: DEFAULT_TIMEOUT,
             retry: RetryPolicy::default(),
+            max_rps: None,
+            adaptive: true,
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             window_bytes: DEFAULT_WINDOW_BYTES,
             format: Format::Jsonl,
@@ -116,6 +124,8 @@ pub struct ScanReport {
     pub unordered: bool,
     /// Every address connected to, with how many connections each got.
     pub connections: Vec<AddressConnections>,
+    /// Retries, throttles and the limits at the end.
+    pub pacing: PacingSnapshot,
 }
 
 impl ScanReport {
@@ -139,6 +149,7 @@ impl ScanReport {
         summary_line(
             &self.counters,
             Duration::from_secs_f64(self.seconds),
+            &self.pacing,
             &self.connections,
         )
     }
@@ -183,6 +194,7 @@ pub fn run_scan(config: &ScanConfig, out: &mut dyn Write) -> ScanReport {
         fatal: Some(fatal),
         unordered: false,
         connections: Vec::new(),
+        pacing: PacingSnapshot::default(),
     };
     if let Some(c) = &config.credentials {
         // A secret that is the key id (MinIO's `minioadmin`) is no secret, and the key id may be shown.
@@ -211,9 +223,16 @@ pub fn run_scan(config: &ScanConfig, out: &mut dyn Write) -> ScanReport {
         .credentials
         .clone()
         .map(|c| Signer::new(c, &config.region, "s3", SigningSettings::S3));
+    let pacing = Arc::new(Pacing::new(
+        LimitSettings {
+            ceiling: config.concurrency,
+            max_rate: config.max_rps,
+            adaptive: config.adaptive,
+        },
+        config.retry,
+    ));
     let settings = ClientSettings {
         timeout: config.timeout,
-        retry: config.retry,
         concurrency: config.concurrency,
         max_header_bytes: config.max_header_bytes,
     };
@@ -228,7 +247,8 @@ pub fn run_scan(config: &ScanConfig, out: &mut dyn Write) -> ScanReport {
         config.format,
         config.include_all,
         ProgressLine::new(config.progress),
-    );
+    )
+    .with_pacing(pacing.clone());
     let end = runtime.block_on(async {
         let client = Arc::new(S3Client::new(
             config.target.clone(),
@@ -236,12 +256,14 @@ pub fn run_scan(config: &ScanConfig, out: &mut dyn Write) -> ScanReport {
             settings,
             park_delay.clone(),
             connector.clone(),
+            pacing.clone(),
         ));
         run_pipeline(
             client.clone(),
             client,
             request,
             limits,
+            &|| pacing.head_limit(),
             &mut emitter,
             &park_delay,
         )
@@ -259,6 +281,7 @@ pub fn run_scan(config: &ScanConfig, out: &mut dyn Write) -> ScanReport {
         fatal,
         unordered: end.unordered,
         connections: connector.connections(),
+        pacing: pacing.snapshot(),
     }
 }
 
@@ -300,6 +323,7 @@ mod tests {
             fatal: None,
             unordered: false,
             connections: Vec::new(),
+            pacing: PacingSnapshot::default(),
         }
     }
 

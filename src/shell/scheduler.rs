@@ -74,6 +74,8 @@ struct BoardState {
     done_bytes: usize,
     waiting_bytes: usize,
     budget: usize,
+    /// HEAD tasks allowed now (the adaptive limit): a task above it ends after its HEAD.
+    max_tasks: usize,
 }
 
 impl BoardState {
@@ -94,7 +96,7 @@ async fn head_task<L: Lookup>(lookup: Arc<L>, board: Arc<Board>, mut rng: SmallR
     loop {
         let (seq, entry) = {
             let mut state = lock(&board.state);
-            let next = if state.over_budget() {
+            let next = if state.over_budget() || state.tasks > state.max_tasks {
                 None
             } else {
                 state.todo.pop_front()
@@ -118,16 +120,18 @@ async fn head_task<L: Lookup>(lookup: Arc<L>, board: Arc<Board>, mut rng: SmallR
     }
 }
 
-/// Lists, looks up and writes everything `request` asks for.
+/// Lists, looks up and writes everything `request` asks for, with at most `limits.concurrency` HEADs
+/// in flight, and at most what `head_limit` says now.
 pub(crate) async fn run_pipeline<S: PageSource, L: Lookup>(
     source: Arc<S>,
     lookup: Arc<L>,
     request: ListRequest,
     limits: SchedulerLimits,
+    head_limit: &dyn Fn() -> usize,
     emitter: &mut Emitter<'_>,
     park_delay: &ParkDelay,
 ) -> PipelineEnd {
-    let concurrency = limits.concurrency.max(1);
+    let ceiling = limits.concurrency.max(1);
     let (tx, mut rx) = mpsc::channel(PAGES_AHEAD);
     let lister = tokio::spawn(run_lister(source, request, tx));
     let seed = SmallRng::from_clock().next_u64();
@@ -177,6 +181,8 @@ pub(crate) async fn run_pipeline<S: PageSource, L: Lookup>(
                 unfinished += 1;
             }
             state.waiting_bytes = emitter.finished_bytes();
+            let concurrency = head_limit().clamp(1, ceiling);
+            state.max_tasks = concurrency;
             // One task per unfinished object, up to the concurrency: no more HEADs run at once.
             while !state.over_budget() && state.tasks < concurrency.min(unfinished) {
                 state.tasks += 1;
@@ -197,7 +203,7 @@ pub(crate) async fn run_pipeline<S: PageSource, L: Lookup>(
         // Pages wait while everything listed and not yet written weighs the budget; HEADs wait only
         // for the finished records (else listed entries alone could stop the HEADs that drain them).
         let want_page = listing
-            && pending.len() < concurrency
+            && pending.len() < ceiling
             && listed_bytes + emitter.finished_bytes() < limits.window_bytes;
         tokio::select! {
             _ = board.finished.notified(), if unfinished > 0 => {}
@@ -328,6 +334,7 @@ mod tests {
                 lookup,
                 request,
                 limits,
+                &|| usize::MAX,
                 &mut emitter,
                 &ParkDelay::default(),
             )

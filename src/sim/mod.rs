@@ -132,6 +132,8 @@ pub fn default_options() -> SimOptions {
             None,
         )),
         tls: None,
+        throttle: None,
+        outage: None,
     }
 }
 
@@ -222,7 +224,7 @@ impl RunningSim {
 /// The banner: where the simulator listens and what it serves, as a user would type it.
 fn banner(addr: SocketAddr, o: &SimOptions) -> String {
     format!(
-        "s3meta sim: listening on {}://{addr} bucket={} objects={} layout={} meta_fraction={} head_latency={} list_latency={} fail={}",
+        "s3meta sim: listening on {}://{addr} bucket={} objects={} layout={} meta_fraction={} head_latency={} list_latency={} fail={}{}",
         if o.tls.is_some() { "https" } else { "http" },
         o.bucket_name,
         o.bucket.objects,
@@ -230,7 +232,20 @@ fn banner(addr: SocketAddr, o: &SimOptions) -> String {
         o.bucket.meta_fraction,
         o.head_latency,
         o.list_latency,
-        o.faults
+        o.faults,
+        match (&o.throttle, &o.outage) {
+            (None, None) => String::new(),
+            (t, out) => format!(
+                "{}{}",
+                t.map(|t| format!(" throttle={}", t.rps)).unwrap_or_default(),
+                out.map(|o| format!(
+                    " outage={}+{}",
+                    faults::format_duration(o.after),
+                    faults::format_duration(o.lasting)
+                ))
+                .unwrap_or_default()
+            ),
+        }
     )
 }
 

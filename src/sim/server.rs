@@ -38,7 +38,29 @@ pub struct SimOptions {
     pub credentials: Option<Credentials>,
     /// Serve HTTPS with this certificate.
     pub tls: Option<SimTls>,
+    /// Above this many requests per second, answer `503 SlowDown`, as a store under load does.
+    pub throttle: Option<Throttle>,
+    /// A window in which every request is answered `503 SlowDown`.
+    pub outage: Option<Outage>,
 }
+
+/// A store's request rate: above it, requests are answered `503 SlowDown`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Throttle {
+    pub rps: f64,
+    /// Sent with every throttled answer (`Retry-After`, whole seconds).
+    pub retry_after: Option<u64>,
+}
+
+/// An outage: from `after` past the first request, for `lasting`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outage {
+    pub after: Duration,
+    pub lasting: Duration,
+}
+
+/// A throttled store's bucket holds this much of a second's requests: a short burst passes.
+const THROTTLE_BURST_SECONDS: f64 = 0.05;
 
 /// Request counts, readable while the simulator runs.
 #[derive(Debug, Default)]
@@ -52,13 +74,16 @@ pub struct SimStats {
     pub injected_reset: AtomicU64,
     pub injected_stall: AtomicU64,
     pub injected_truncate: AtomicU64,
+    /// Answered `503 SlowDown` for the rate, or for an outage.
+    pub throttled: AtomicU64,
+    pub outage: AtomicU64,
 }
 
 impl SimStats {
     pub fn summary(&self) -> String {
         let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
         format!(
-            "requests={} lists={} heads={} not_found={} refused={} injected_status={} injected_reset={} injected_stall={} injected_truncate={}",
+            "requests={} lists={} heads={} not_found={} refused={} injected_status={} injected_reset={} injected_stall={} injected_truncate={} throttled={} outage={}",
             g(&self.requests),
             g(&self.lists),
             g(&self.heads),
@@ -67,7 +92,9 @@ impl SimStats {
             g(&self.injected_status),
             g(&self.injected_reset),
             g(&self.injected_stall),
-            g(&self.injected_truncate)
+            g(&self.injected_truncate),
+            g(&self.throttled),
+            g(&self.outage)
         )
     }
 }
@@ -80,6 +107,33 @@ struct State {
     arrivals: AtomicU64,
     meta_names: Vec<HeaderName>,
     bucket_path: String,
+    /// The throttle's bucket: tokens, and when it was last filled.
+    tokens: std::sync::Mutex<(f64, std::time::Instant)>,
+    first_request: std::sync::OnceLock<std::time::Instant>,
+}
+
+impl State {
+    /// Whether request number `n` is over the store's rate (takes its token if not).
+    fn over_rate(&self, throttle: &Throttle) -> bool {
+        let now = std::time::Instant::now();
+        let burst = (throttle.rps * THROTTLE_BURST_SECONDS).max(1.0);
+        let mut guard = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        let (tokens, last) = &mut *guard;
+        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * throttle.rps).min(burst);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            false
+        } else {
+            true
+        }
+    }
+
+    fn in_outage(&self, outage: &Outage) -> bool {
+        let first = *self.first_request.get_or_init(std::time::Instant::now);
+        let since = first.elapsed();
+        since >= outage.after && since < outage.after + outage.lasting
+    }
 }
 
 /// A response body: whole, or cut short by a `truncate` fault.
@@ -428,6 +482,23 @@ impl State {
             );
         }
 
+        if self.opts.outage.as_ref().is_some_and(|o| self.in_outage(o)) {
+            self.stats.outage.fetch_add(1, Ordering::Relaxed);
+            let (code, message) = status_fault_code(503);
+            return error_reply(503, code, message, is_head, n);
+        }
+        if let Some(throttle) = &self.opts.throttle {
+            if self.over_rate(throttle) {
+                self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                let (code, message) = status_fault_code(503);
+                let mut reply = error_reply(503, code, message, is_head, n);
+                if let (Some(secs), Ok(resp)) = (throttle.retry_after, reply.as_mut()) {
+                    resp.headers_mut()
+                        .insert("retry-after", HeaderValue::from(secs));
+                }
+                return reply;
+            }
+        }
         let fault = self.opts.faults.decide(n);
         match fault {
             Some(Fault::Status(status)) => {
@@ -495,6 +566,8 @@ pub async fn serve(
         stats,
         arrivals: AtomicU64::new(0),
         meta_names,
+        tokens: std::sync::Mutex::new((0.0, std::time::Instant::now())),
+        first_request: std::sync::OnceLock::new(),
     });
     tokio::pin!(shutdown);
     loop {

@@ -1,0 +1,610 @@
+//! How hard to push the store, for one kind of request (LIST or HEAD): an in-flight limit and a
+//! request rate that both fall when the store throttles and grow back while it does not, a rate cap
+//! given by hand (`--max-rps`), and a pause for everyone when the store asks for one (`Retry-After`).
+//!
+//! - **In-flight limit** (AIMD): ×[`BETA`] on a throttle, +1 per limit's worth of answers while the
+//!   limit is what holds requests back; between 1 and the ceiling (`-j`).
+//! - **Rate** (CUBIC, as the AWS SDKs' adaptive mode): off until the first throttle; then the rate
+//!   falls to [`BETA`] × what was being sent, and grows back along a cubic that flattens out near the
+//!   rate that was throttled, so most of the time is spent just under it. Where even one request in
+//!   flight is too many (a store that throttles at a few hundred requests/s and answers in a
+//!   millisecond), the rate is what holds.
+//!
+//! A throttle counts once per decrease: only the answer to a request sent after the last decrease
+//! can cause the next one, so a burst of throttled answers to requests already in flight is one
+//! signal, not many. [`LimitState`] is the pure rule (time passed in); [`AdaptiveLimit`] shares it.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::lock;
+use super::retry::now;
+
+/// The share of the rate and of the in-flight limit kept after a throttle.
+pub(crate) const BETA: f64 = 0.7;
+/// CUBIC's scaling constant (requests/s per s³), as in the AWS SDKs.
+const CUBIC_C: f64 = 0.4;
+/// The lowest rate the adaptation goes to: the store is still asked, slowly, whether it is back.
+const MIN_RATE: f64 = 1.0;
+/// The send rate is measured over buckets of this length, smoothed.
+const MEASURE_BUCKET: Duration = Duration::from_millis(100);
+const MEASURE_SMOOTHING: f64 = 0.5;
+/// How far behind the present a request may be given its slot: a small burst after a quiet moment.
+const BURST: Duration = Duration::from_millis(20);
+/// One decrease cuts the rate by at most this factor (besides [`BETA`]).
+const MAX_CUT: f64 = 8.0;
+/// The longest pause a server may impose with one answer.
+pub(crate) const MAX_PAUSE: Duration = Duration::from_secs(20);
+
+/// How a limit is set up.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LimitSettings {
+    /// The in-flight ceiling (`-j`), and the starting limit.
+    pub ceiling: usize,
+    /// `--max-rps`: a rate never exceeded, adapted or not.
+    pub max_rate: Option<f64>,
+    /// Adapt to throttling (`false`: the ceiling and the cap hold as given; retries still back off).
+    pub adaptive: bool,
+}
+
+/// The rule, with time passed in.
+#[derive(Debug, Clone)]
+pub(crate) struct LimitState {
+    settings: LimitSettings,
+    in_flight_limit: f64,
+    /// `None`: no rate is imposed by the adaptation (yet).
+    rate: Option<f64>,
+    /// The rate at the last decrease, and when it was.
+    w_max: f64,
+    last_decrease: Option<Instant>,
+    /// The slot of the next request (GCRA): requests are spaced 1/rate apart.
+    next_slot: Option<Instant>,
+    /// No request is sent before this (a `Retry-After`).
+    paused_until: Option<Instant>,
+    bucket_start: Option<Instant>,
+    sent_in_bucket: u64,
+    /// The smoothed send rate, requests/s.
+    measured: f64,
+    pub(crate) throttles: u64,
+    pub(crate) decreases: u64,
+    window: Window,
+    background: Background,
+    /// The window that caused the last decrease, until the next window.
+    last_signal: Option<Signal>,
+}
+
+/// A window that caused a decrease, and what the limits were before it.
+#[derive(Debug, Clone, Copy)]
+struct Signal {
+    share: f64,
+    goodput: f64,
+    judgeable: bool,
+    rate: Option<f64>,
+    in_flight_limit: f64,
+}
+
+/// The answers since the last look: a throttle signal is a share of answers throttled that stands
+/// out from what the store throttles anyway.
+#[derive(Debug, Clone, Default)]
+struct Window {
+    start: Option<Instant>,
+    answers: u64,
+    throttled: u64,
+}
+
+/// A window is complete with this many answers over at least this long (so that what it shows per
+/// second means something), or after the longest time with a few.
+const WINDOW_ANSWERS: u64 = 50;
+const WINDOW_SHORTEST: Duration = Duration::from_millis(50);
+const WINDOW_LONGEST: Duration = Duration::from_secs(1);
+const WINDOW_FEWEST: u64 = 5;
+/// Or at once, when this many answers, most of them, are throttles: a store swamped by a burst.
+const WINDOW_SWAMPED: u64 = 20;
+/// A share throttled above the background by this much, and by three standard deviations of the
+/// background's own spread, is a signal.
+const SIGNAL_MARGIN: f64 = 0.02;
+/// A decrease that leaves at least this share of the signal's throttles, and this share of its
+/// answered requests per second, cured nothing (it cut the rate by 1 - BETA).
+const UNCURED: f64 = 0.5;
+const GOODPUT_KEPT: f64 = 1.0 - (1.0 - BETA) / 2.0;
+
+impl Window {
+    fn is_complete(&self, elapsed: Duration) -> bool {
+        (self.answers >= WINDOW_ANSWERS && elapsed >= WINDOW_SHORTEST)
+            || (elapsed >= WINDOW_LONGEST && self.answers >= WINDOW_FEWEST)
+            || (self.throttled >= WINDOW_SWAMPED && self.throttled * 2 >= self.answers)
+    }
+
+    fn share(&self) -> f64 {
+        self.throttled as f64 / self.answers.max(1) as f64
+    }
+
+    /// Requests answered without a throttle, per second.
+    fn goodput(&self, elapsed: Duration) -> f64 {
+        (self.answers - self.throttled) as f64 / elapsed.as_secs_f64().max(1e-3)
+    }
+}
+
+/// The share of answers a store throttles while it is not overloaded (random `503`s of a store in
+/// trouble, which no rate cures). It rises only on proof (a decrease that cured nothing), and falls
+/// with the windows that show less, so a rate creeping over what the store allows is still caught.
+#[derive(Debug, Clone, Default)]
+struct Background {
+    share: f64,
+}
+
+impl Background {
+    const SMOOTHING: f64 = 0.8;
+
+    fn threshold(&self, answers: u64) -> f64 {
+        let p = self.share;
+        let spread = (p * (1.0 - p) / answers.max(1) as f64).sqrt();
+        p + SIGNAL_MARGIN + 3.0 * spread
+    }
+
+    /// What the store throttles whatever the rate is at least `share`.
+    fn settle_at(&mut self, share: f64) {
+        self.share = self.share.max(share);
+    }
+
+    fn learn(&mut self, share: f64) {
+        if share < self.share {
+            self.share = self.share * Self::SMOOTHING + share * (1.0 - Self::SMOOTHING);
+        }
+    }
+}
+
+impl LimitState {
+    pub(crate) fn new(settings: LimitSettings) -> LimitState {
+        LimitState {
+            in_flight_limit: settings.ceiling.max(1) as f64,
+            settings,
+            rate: None,
+            w_max: 0.0,
+            last_decrease: None,
+            next_slot: None,
+            paused_until: None,
+            bucket_start: None,
+            sent_in_bucket: 0,
+            measured: 0.0,
+            throttles: 0,
+            decreases: 0,
+            window: Window::default(),
+            background: Background::default(),
+            last_signal: None,
+        }
+    }
+
+    /// The in-flight limit now.
+    pub(crate) fn in_flight_limit(&self) -> usize {
+        (self.in_flight_limit as usize).clamp(1, self.settings.ceiling.max(1))
+    }
+
+    /// The rate requests are held to now, if any.
+    pub(crate) fn rate(&self) -> Option<f64> {
+        match (self.rate, self.settings.max_rate) {
+            (Some(a), Some(m)) => Some(a.min(m)),
+            (a, m) => a.or(m),
+        }
+    }
+
+    /// A request is about to be sent at `now`: how long it must wait first. Its slot is taken, so
+    /// requests asking at once are spaced out.
+    pub(crate) fn reserve(&mut self, now: Instant) -> Duration {
+        let mut at = now;
+        if let Some(until) = self.paused_until {
+            if until > now {
+                at = until;
+            } else {
+                self.paused_until = None;
+            }
+        }
+        if let Some(rate) = self.rate() {
+            // A slot a little in the past is still good: a short burst after a quiet moment.
+            let earliest = now.checked_sub(BURST).unwrap_or(now);
+            let slot = self.next_slot.map_or(at, |s| s.max(earliest)).max(earliest);
+            let slot = if at > now { slot.max(at) } else { slot };
+            self.next_slot = Some(slot + Duration::from_secs_f64(1.0 / rate.max(MIN_RATE)));
+            at = slot.max(now);
+        }
+        self.count_send(at);
+        at.saturating_duration_since(now)
+    }
+
+    fn count_send(&mut self, at: Instant) {
+        let start = *self.bucket_start.get_or_insert(at);
+        let elapsed = at.saturating_duration_since(start);
+        if elapsed >= MEASURE_BUCKET {
+            let rate = self.sent_in_bucket as f64 / elapsed.as_secs_f64();
+            self.measured = if self.measured == 0.0 {
+                rate
+            } else {
+                self.measured * MEASURE_SMOOTHING + rate * (1.0 - MEASURE_SMOOTHING)
+            };
+            self.bucket_start = Some(at);
+            self.sent_in_bucket = 0;
+        }
+        self.sent_in_bucket += 1;
+    }
+
+    /// The send rate measured lately, requests/s; before the first bucket is complete, what the
+    /// current one shows (a scan throttled from its first burst).
+    pub(crate) fn measured_rate(&self, now: Instant) -> f64 {
+        if self.measured > 0.0 {
+            return self.measured;
+        }
+        let elapsed = self
+            .bucket_start
+            .map_or(Duration::ZERO, |s| now.saturating_duration_since(s))
+            .max(Duration::from_millis(1));
+        self.sent_in_bucket as f64 / elapsed.as_secs_f64()
+    }
+
+    /// The store answered a request that asked for its turn at `sent_at` (before any wait: a request
+    /// given its slot before a decrease was paced by the old rate); `throttled` if it said to slow down.
+    /// `in_flight`: requests of this kind out when it was sent.
+    pub(crate) fn on_answer(
+        &mut self,
+        now: Instant,
+        sent_at: Instant,
+        throttled: bool,
+        in_flight: usize,
+    ) {
+        if throttled {
+            self.throttles += 1;
+        }
+        if !self.settings.adaptive {
+            return;
+        }
+        // Answers to requests sent before the last decrease say nothing about the rate since.
+        if self.last_decrease.is_none_or(|d| sent_at >= d) {
+            self.window.answers += 1;
+            self.window.throttled += u64::from(throttled);
+            let start = *self.window.start.get_or_insert(now);
+            if self
+                .window
+                .is_complete(now.saturating_duration_since(start))
+            {
+                let share = self.window.share();
+                let elapsed = now.saturating_duration_since(start);
+                // A short window says little per second: what was sent, less what was throttled.
+                let goodput = self
+                    .window
+                    .goodput(elapsed)
+                    .min(self.measured_rate(now) * (1.0 - share));
+                // Only a long window of a store that answers most requests can show that
+                // throttles are the store's own, whatever the rate.
+                let judgeable = elapsed >= WINDOW_SHORTEST && share < 0.5;
+                let n = self.window.answers;
+                self.window = Window::default();
+                // The first window after a decrease: throttles that did not fall with the rate,
+                // while what was answered did, were not the rate's doing (a store that throttles
+                // at random): take them for the background and undo the decrease.
+                if let Some(signal) = self.last_signal.take().filter(|s| s.judgeable && judgeable) {
+                    if share >= signal.share * UNCURED && goodput < signal.goodput * GOODPUT_KEPT {
+                        self.background.settle_at(share);
+                        self.rate = signal.rate;
+                        self.in_flight_limit = signal.in_flight_limit;
+                        return;
+                    }
+                }
+                if share > self.background.threshold(n) {
+                    self.last_signal = Some(Signal {
+                        share,
+                        goodput,
+                        judgeable,
+                        rate: self.rate,
+                        in_flight_limit: self.in_flight_limit,
+                    });
+                    self.decrease(now, goodput);
+                    return;
+                }
+                self.background.learn(share);
+            }
+        }
+        if throttled {
+            return;
+        }
+        if in_flight + 1 >= self.in_flight_limit() {
+            let ceiling = self.settings.ceiling.max(1) as f64;
+            self.in_flight_limit = (self.in_flight_limit + 1.0 / self.in_flight_limit).min(ceiling);
+        }
+        if let (Some(rate), Some(since)) = (self.rate, self.last_decrease) {
+            let t = now.saturating_duration_since(since).as_secs_f64();
+            let k = (self.w_max * (1.0 - BETA) / CUBIC_C).cbrt();
+            let cubic = CUBIC_C * (t - k).powi(3) + self.w_max;
+            // Never more than twice what is being sent: a rate nobody uses proves nothing.
+            let grown = cubic.min(2.0 * self.measured_rate(now).max(rate)).max(rate);
+            self.rate = Some(grown.max(MIN_RATE));
+        }
+    }
+
+    /// A signal: the rate falls to [`BETA`] × what the store answered (a swamped store answers what it
+    /// can, however much more is sent), and the in-flight limit by [`BETA`].
+    fn decrease(&mut self, now: Instant, goodput: f64) {
+        let measured = self.measured_rate(now).max(MIN_RATE);
+        let sending = self.rate.map_or(measured, |r| r.min(measured));
+        // A short window may show almost nothing answered: no more than a bounded cut at once.
+        let sending = goodput.clamp(sending / MAX_CUT, sending).max(MIN_RATE);
+        self.w_max = sending;
+        self.rate = Some((sending * BETA).max(MIN_RATE));
+        self.in_flight_limit = (self.in_flight_limit * BETA).max(1.0);
+        self.last_decrease = Some(now);
+        self.decreases += 1;
+    }
+
+    /// The store asked everyone to wait `wait` (bounded by [`MAX_PAUSE`]).
+    pub(crate) fn pause(&mut self, now: Instant, wait: Duration) {
+        let until = now + wait.min(MAX_PAUSE);
+        if self.paused_until.is_none_or(|u| u < until) {
+            self.paused_until = Some(until);
+        }
+    }
+}
+
+/// How an answer went, for the adaptation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// The store answered (a success, a 404, an error that is not throttling).
+    Answered,
+    /// The store said to slow down.
+    Throttled,
+    /// No answer (a connection error, a timeout): neither a reason to grow nor to shrink.
+    Lost,
+}
+
+/// One [`LimitState`], shared by every request of its kind, with the number of them out.
+#[derive(Debug)]
+pub(crate) struct AdaptiveLimit {
+    state: Mutex<(LimitState, usize)>,
+}
+
+/// A request's turn: it counts as out until it is answered or dropped.
+pub(crate) struct Turn<'a> {
+    limit: &'a AdaptiveLimit,
+    asked: Instant,
+    open: bool,
+}
+
+impl Turn<'_> {
+    pub(crate) fn answered(mut self, answer: Answer) {
+        self.open = false;
+        let mut guard = lock(&self.limit.state);
+        let (state, out) = &mut *guard;
+        *out = out.saturating_sub(1);
+        if answer != Answer::Lost {
+            state.on_answer(now(), self.asked, answer == Answer::Throttled, *out);
+        }
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let mut guard = lock(&self.limit.state);
+            guard.1 = guard.1.saturating_sub(1);
+        }
+    }
+}
+
+impl AdaptiveLimit {
+    pub(crate) fn new(settings: LimitSettings) -> AdaptiveLimit {
+        AdaptiveLimit {
+            state: Mutex::new((LimitState::new(settings), 0)),
+        }
+    }
+
+    /// Waits for a request's turn (a pause, the rate).
+    pub(crate) async fn wait_turn(&self) -> Turn<'_> {
+        let asked = now();
+        let wait = {
+            let mut guard = lock(&self.state);
+            guard.1 += 1;
+            guard.0.reserve(asked)
+        };
+        let turn = Turn {
+            limit: self,
+            asked,
+            open: true,
+        };
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        turn
+    }
+
+    /// The in-flight limit now.
+    pub(crate) fn in_flight_limit(&self) -> usize {
+        lock(&self.state).0.in_flight_limit()
+    }
+
+    pub(crate) fn pause(&self, wait: Duration) {
+        lock(&self.state).0.pause(now(), wait);
+    }
+
+    pub(crate) fn snapshot(&self) -> LimitSnapshot {
+        let guard = lock(&self.state);
+        LimitSnapshot {
+            in_flight_limit: guard.0.in_flight_limit(),
+            rate: guard.0.rate(),
+            throttles: guard.0.throttles,
+        }
+    }
+}
+
+/// What a limit is now, for the progress line and the summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LimitSnapshot {
+    pub in_flight_limit: usize,
+    pub rate: Option<f64>,
+    pub throttles: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(ceiling: usize) -> LimitSettings {
+        LimitSettings {
+            ceiling,
+            max_rate: None,
+            adaptive: true,
+        }
+    }
+
+    /// A store that answers `capacity` requests/s (a token bucket of 50 ms) and throttles the rest,
+    /// in `rtt`; a client that keeps the in-flight limit full. Returns (answered/s, throttled share).
+    fn drive(capacity: f64, rtt: Duration, seconds: f64, state: &mut LimitState) -> (f64, f64) {
+        drive_with(capacity, 0.0, rtt, seconds, state)
+    }
+
+    /// The same, with a share of requests throttled at random besides.
+    fn drive_with(
+        capacity: f64,
+        random: f64,
+        rtt: Duration,
+        seconds: f64,
+        state: &mut LimitState,
+    ) -> (f64, f64) {
+        let mut rng = crate::shell::retry::SmallRng::new(11);
+        let t0 = Instant::now();
+        let step = Duration::from_micros(100);
+        let mut now = t0;
+        let burst = capacity * 0.05;
+        let mut tokens = burst;
+        // (answered at, sent at, throttled), and the sends waiting for their slot.
+        let mut out: std::collections::VecDeque<(Instant, Instant, bool)> = Default::default();
+        let mut scheduled: std::collections::VecDeque<(Instant, Instant)> = Default::default();
+        let (mut ok, mut throttled) = (0u64, 0u64);
+        while now < t0 + Duration::from_secs_f64(seconds) {
+            tokens = (tokens + capacity * step.as_secs_f64()).min(burst);
+            while out.front().is_some_and(|(done, _, _)| *done <= now) {
+                let (_, sent, thr) = out.pop_front().unwrap();
+                let in_flight = out.len() + scheduled.len();
+                state.on_answer(now, sent, thr, in_flight);
+            }
+            while out.len() + scheduled.len() < state.in_flight_limit() {
+                let wait = state.reserve(now);
+                scheduled.push_back((now + wait, now));
+            }
+            while scheduled.front().is_some_and(|(at, _)| *at <= now) {
+                let (_, asked) = scheduled.pop_front().unwrap();
+                let thr = tokens < 1.0 || rng.next_unit() < random;
+                if thr {
+                    throttled += 1;
+                } else {
+                    tokens -= 1.0;
+                    ok += 1;
+                }
+                out.push_back((now + rtt, asked, thr));
+            }
+            now += step;
+        }
+        (
+            ok as f64 / seconds,
+            throttled as f64 / (ok + throttled) as f64,
+        )
+    }
+
+    #[test]
+    fn the_rate_settles_just_under_what_the_store_allows() {
+        let mut state = LimitState::new(settings(256));
+        let (rate, share) = drive(5500.0, Duration::from_millis(5), 60.0, &mut state);
+        assert!(rate > 0.85 * 5500.0, "{rate:.0}/s");
+        assert!(share < 0.02, "{:.2}% throttled", share * 100.0);
+        assert!(state.decreases >= 1);
+    }
+
+    #[test]
+    fn a_store_slower_than_one_request_in_flight_is_met_by_the_rate() {
+        let mut state = LimitState::new(settings(64));
+        let (rate, share) = drive(300.0, Duration::from_millis(1), 60.0, &mut state);
+        assert!(rate > 0.8 * 300.0, "{rate:.0}/s");
+        assert!(share < 0.05, "{:.2}% throttled", share * 100.0);
+    }
+
+    #[test]
+    fn without_adaptation_the_ceiling_holds_and_throttles_pile_up() {
+        let mut state = LimitState::new(LimitSettings {
+            adaptive: false,
+            ..settings(256)
+        });
+        let (_, share) = drive(5500.0, Duration::from_millis(5), 5.0, &mut state);
+        assert!(share > 0.5, "{share}");
+        assert_eq!(state.in_flight_limit(), 256);
+    }
+
+    #[test]
+    fn throttles_of_requests_sent_before_a_decrease_count_once() {
+        let mut s = LimitState::new(settings(100));
+        let t0 = Instant::now();
+        let ms = |n| Duration::from_millis(n);
+        for i in 0..60 {
+            s.reserve(t0 + ms(i));
+            s.on_answer(t0 + ms(i), t0, true, 50);
+        }
+        assert_eq!((s.in_flight_limit(), s.decreases), (70, 1), "one decrease");
+        assert_eq!(s.throttles, 60);
+        // Answers to requests sent before it are counted, not judged.
+        for i in 60..200 {
+            s.on_answer(t0 + ms(i), t0, true, 50);
+        }
+        assert_eq!(s.decreases, 1);
+        for i in 200..260 {
+            s.on_answer(t0 + ms(i), t0 + ms(100), true, 1);
+        }
+        assert_eq!(
+            s.in_flight_limit(),
+            49,
+            "requests sent after it count again"
+        );
+    }
+
+    #[test]
+    fn random_throttles_that_no_rate_cures_do_not_crush_the_rate() {
+        // A store with room for far more, that answers 7% of requests 503 whatever the rate.
+        let mut s = LimitState::new(settings(64));
+        let (rate, share) = drive_with(1e9, 0.07, Duration::from_millis(2), 30.0, &mut s);
+        assert!(s.decreases <= 5, "{} decreases", s.decreases);
+        assert!(rate > 0.6 * 32_000.0, "{rate:.0}/s");
+        assert!((0.06..0.08).contains(&share), "{share}");
+    }
+
+    #[test]
+    fn the_limit_grows_only_while_it_is_what_holds_requests_back() {
+        let mut s = LimitState::new(settings(100));
+        let t0 = Instant::now();
+        for i in 0..60 {
+            s.on_answer(t0 + Duration::from_millis(i), t0, true, 0);
+        }
+        assert_eq!(s.in_flight_limit(), 70);
+        let t1 = t0 + Duration::from_millis(100);
+        for _ in 0..1000 {
+            s.on_answer(t1, t1, false, 3);
+        }
+        assert_eq!(
+            s.in_flight_limit(),
+            70,
+            "3 in flight: the limit is not the bottleneck"
+        );
+        for _ in 0..200 {
+            s.on_answer(t1, t1, false, 70);
+        }
+        assert!(s.in_flight_limit() >= 72, "{}", s.in_flight_limit());
+    }
+
+    #[test]
+    fn a_cap_by_hand_and_a_pause_space_the_requests() {
+        let mut s = LimitState::new(LimitSettings {
+            max_rate: Some(100.0),
+            ..settings(8)
+        });
+        let t0 = Instant::now();
+        let waits: Vec<Duration> = (0..5).map(|_| s.reserve(t0)).collect();
+        assert_eq!(waits[0], Duration::ZERO);
+        assert_eq!(waits[4], Duration::from_millis(40));
+        s.pause(t0, Duration::from_secs(3600));
+        let wait = s.reserve(t0);
+        assert_eq!(wait, MAX_PAUSE, "a pause is bounded");
+    }
+}
