@@ -9,6 +9,7 @@ use crate::core::output::Format;
 use crate::core::sigv4::Credentials;
 use crate::shell::cputime::thread_cpu;
 use crate::shell::error::Error;
+use crate::shell::output::Output;
 use crate::shell::scan::{run_scan, ScanConfig, ScanReport};
 use crate::shell::terminal::stderr_line;
 use crate::sim::bucket::Layout;
@@ -47,6 +48,8 @@ struct Preview<W: Write> {
     shown: usize,
     hidden: u64,
 }
+
+impl<W: Write> Output for Preview<W> {}
 
 impl<W: Write> Write for Preview<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {

@@ -11,13 +11,15 @@ mod scan_args;
 #[cfg(feature = "sim")]
 mod sim_args;
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 
 pub use environment::{Environment, ProcessEnvironment};
 use scan_args::{parse_scan, Parsed, ProgressMode, ScanCommand};
 
+use crate::shell::checkpoint::{open_output, start_from, Start};
 use crate::shell::error::Error;
-use crate::shell::scan::{run_scan, Ending};
+use crate::shell::output::Output;
+use crate::shell::scan::{run_scan, Ending, ScanReport};
 use crate::shell::terminal::{panic_line, stderr_line, stdout_text};
 
 /// Every listed object was reported (or the reader of the output went away).
@@ -87,7 +89,15 @@ fn exit_code(ending: Ending) -> i32 {
         Ending::Fatal => EXIT_FATAL,
         Ending::Misconfigured => EXIT_USAGE,
         Ending::TooManyVanished => EXIT_TOO_MANY_VANISHED,
+        // As a shell reports a process a signal ended.
+        Ending::Interrupted(signal) => 128 + signal.number(),
     }
+}
+
+/// A usage or configuration error found before the scan: its line, and exit 2.
+fn misconfigured(e: &Error) -> i32 {
+    stderr_line(&format!("s3meta: {e}"));
+    EXIT_USAGE
 }
 
 fn fatal(e: &Error) -> i32 {
@@ -150,6 +160,10 @@ pub fn run(args: &[String], env: &dyn Environment) -> i32 {
     }
 }
 
+fn quote_path(path: &std::path::Path) -> String {
+    crate::shell::terminal::quote_key(path.display().to_string().as_bytes())
+}
+
 fn scan(command: ScanCommand) -> i32 {
     for warning in &command.warnings {
         stderr_line(&format!("s3meta: {warning}"));
@@ -160,17 +174,51 @@ fn scan(command: ScanCommand) -> i32 {
         ProgressMode::Always => true,
         ProgressMode::Auto => std::io::stderr().is_terminal(),
     };
-    let mut out: Box<dyn Write> = match &command.output {
-        Some(path) => match std::fs::File::create(path) {
-            Ok(f) => Box::new(f),
-            Err(source) => {
-                return fatal(&Error::Setup {
-                    what: format!("cannot create {}", path.display()),
-                    source,
-                })
+    config.handle_signals = true;
+    let mut out: Box<dyn Output> = match &config.checkpoint {
+        Some(settings) => {
+            let start = match start_from(&settings.path, &config.identity()) {
+                Ok(start) => start,
+                Err(e) => return misconfigured(&e),
+            };
+            match &start {
+                Start::Complete(done) => {
+                    stderr_line(&format!(
+                        "s3meta: the scan recorded in the checkpoint {} is complete ({} objects): nothing to do; delete it to scan again",
+                        quote_path(&settings.path),
+                        done.counts.heads
+                    ));
+                    return exit_code(ScanReport::of_checkpoint(done).ending());
+                }
+                Start::Resume(from) => {
+                    stderr_line(&format!(
+                        "s3meta: resuming from the checkpoint {}: {} objects written, listing on after {}",
+                        quote_path(&settings.path),
+                        from.counts.heads,
+                        from.after.as_deref().map_or_else(|| "the start".to_owned(), crate::shell::terminal::quote_key)
+                    ));
+                    config.resume = Some(from.clone());
+                }
+                Start::Fresh => {}
             }
+            match open_output(command.output.as_deref(), &start) {
+                Ok(f) => Box::new(f),
+                Err(e) if e.is_configuration() => return misconfigured(&e),
+                Err(e) => return fatal(&e),
+            }
+        }
+        None => match &command.output {
+            Some(path) => match std::fs::File::create(path) {
+                Ok(f) => Box::new(f),
+                Err(source) => {
+                    return fatal(&Error::Setup {
+                        what: format!("cannot create {}", path.display()),
+                        source,
+                    })
+                }
+            },
+            None => Box::new(std::io::stdout().lock()),
         },
-        None => Box::new(std::io::stdout().lock()),
     };
     let report = run_scan(&config, &mut *out);
     drop(out);

@@ -12,6 +12,7 @@ use crate::core::endpoint::{host_key, parse_s3_url, Addressing, BucketTarget, En
 use crate::core::output::Format;
 use crate::core::resolve::ResolveRule;
 use crate::core::sigv4::Credentials;
+use crate::shell::checkpoint::{CheckpointSettings, DEFAULT_CHECKPOINT_EVERY};
 use crate::shell::retry::RetryPolicy;
 use crate::shell::scan::{
     ScanConfig, DEFAULT_CONCURRENCY, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_KEYS, DEFAULT_TIMEOUT,
@@ -50,6 +51,12 @@ OPTIONS:
         --no-adapt             keep -j requests in flight whatever the store says (retries still back off)
         --format FORMAT        jsonl | text | csv [default: jsonl]
     -o, --output FILE          write records to FILE instead of stdout
+        --checkpoint FILE      record progress in FILE (atomically, every few seconds and at exit);
+                               the same command run again resumes from it, and the output ends
+                               byte for byte as an uninterrupted run's. Needs -o FILE, or stdout
+                               redirected to a file with >>
+        --checkpoint-every SECONDS
+                               how often the checkpoint is written [default: 5]
         --all                  also print objects that have no custom metadata
         --start-after KEY      start listing after KEY
         --max-keys N           LIST page size, 1 to 1000 [default: 1000]
@@ -69,9 +76,13 @@ the metadata travel unencrypted (the secret key never does): a warning says so.
 Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, else the profile
 (--profile, AWS_PROFILE or `default`; AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE are honoured).
 
+Ctrl-C or SIGTERM stops the scan in order: HEADs out finish (for up to 5 s), the output is
+flushed and the checkpoint written; a second one exits at once.
+
 EXIT CODES: 0 every listed object reported; 1 some objects failed (each named on stderr);
             2 usage or configuration error; 3 fatal S3 error or the scan could not finish;
-            4 more than 1% of the listed objects were not found by their HEAD (the output is not complete).
+            4 more than 1% of the listed objects were not found by their HEAD (the output is not complete);
+            130 / 143 stopped by SIGINT / SIGTERM (resumable with --checkpoint).
 ";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,6 +128,8 @@ struct Args {
     backoff_max: Option<Duration>,
     max_rps: Option<f64>,
     no_adapt: bool,
+    checkpoint: Option<PathBuf>,
+    checkpoint_every: Option<Duration>,
     max_header_bytes: Option<usize>,
     progress: Option<ProgressMode>,
     resolve: Vec<ResolveRule>,
@@ -211,6 +224,10 @@ pub(crate) fn parse_scan(args: &[String], env: &dyn Environment) -> Result<Parse
                 );
             }
             "--no-adapt" => a.no_adapt = true,
+            "--checkpoint" => a.checkpoint = Some(PathBuf::from(value("a file")?)),
+            "--checkpoint-every" => {
+                a.checkpoint_every = Some(seconds(flag, &value("seconds")?, 0.01, 86400.0)?)
+            }
             "--max-header-bytes" => {
                 a.max_header_bytes = Some(number(flag, &value("a number")?, 8192, 16 << 20)?)
             }
@@ -416,6 +433,18 @@ fn resolve(a: Args, env: &dyn Environment) -> Result<ScanCommand, UsageError> {
     }
     config.max_rps = a.max_rps;
     config.adaptive = !a.no_adapt;
+    if a.checkpoint_every.is_some() && a.checkpoint.is_none() {
+        return Err(usage("--checkpoint-every goes with --checkpoint FILE"));
+    }
+    if let (Some(cp), Some(out)) = (&a.checkpoint, &a.output) {
+        if cp == out {
+            return Err(usage("--checkpoint and --output name the same file"));
+        }
+    }
+    config.checkpoint = a.checkpoint.map(|path| CheckpointSettings {
+        path,
+        every: a.checkpoint_every.unwrap_or(DEFAULT_CHECKPOINT_EVERY),
+    });
     config.max_header_bytes = a.max_header_bytes.unwrap_or(DEFAULT_MAX_HEADER_BYTES);
     config.format = a.format.unwrap_or(Format::Jsonl);
     config.include_all = a.all;

@@ -32,6 +32,15 @@ impl Format {
         }
     }
 
+    /// Its name, as `--format` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Jsonl => "jsonl",
+            Format::Text => "text",
+            Format::Csv => "csv",
+        }
+    }
+
     /// The line that starts the output, if the format has one.
     pub fn header(self) -> Option<&'static str> {
         match self {

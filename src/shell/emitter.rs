@@ -2,21 +2,40 @@
 //! encoder, and the writer. A record is written once every object listed before it is written, so the
 //! output is in key order and "everything up to key K is written" always holds.
 //!
+//! With a checkpoint, every few seconds the output is flushed and made durable, and then the
+//! checkpoint records the last key written and the output's length: it never claims more than the
+//! output holds.
+//!
 //! The window is bounded twice: in places (the scheduler admits no more than its cap) and in bytes
 //! (the scheduler starts no new HEAD while the finished records waiting here weigh more than the
 //! budget), so a slow object at the front cannot make memory grow with what the others return.
 
 use std::collections::VecDeque;
-use std::io::Write;
-
 use std::sync::Arc;
+use std::time::Instant;
 
+use super::checkpoint::{write_checkpoint, CheckpointSettings};
 use super::error::Error;
 use super::lookup::{Finished, HeadOutcome};
+use super::output::Output;
 use super::pacing::Pacing;
 use super::progress::{Counters, ProgressLine};
 use super::terminal::{quote_key, stderr_line};
+use crate::core::checkpoint::{Checkpoint, ScanIdentity, WrittenCounts};
 use crate::core::output::{encode, Format, Record};
+
+/// A running scan's checkpointing.
+struct Checkpointing {
+    settings: CheckpointSettings,
+    identity: ScanIdentity,
+    /// The last key written (`None`: none yet, or the one resumed after).
+    last_key: Option<Vec<u8>>,
+    /// Written since the last checkpoint.
+    dirty: bool,
+    last_written: Instant,
+    /// Off once the store lists out of order: a key then says nothing about what came before it.
+    enabled: bool,
+}
 
 /// Output is written in chunks of about this size (whole lines only).
 const WRITE_CHUNK: usize = 64 << 10;
@@ -28,8 +47,11 @@ pub(crate) struct Emitter<'a> {
     base_seq: u64,
     /// What the finished records in the window weigh.
     finished_bytes: usize,
-    out: &'a mut dyn Write,
+    out: &'a mut dyn Output,
     buf: Vec<u8>,
+    /// Bytes the output holds: resumed with, and written since.
+    output_bytes: u64,
+    checkpointing: Option<Checkpointing>,
     format: Format,
     include_all: bool,
     pub(crate) counters: Counters,
@@ -40,7 +62,7 @@ pub(crate) struct Emitter<'a> {
 
 impl<'a> Emitter<'a> {
     pub(crate) fn new(
-        out: &'a mut dyn Write,
+        out: &'a mut dyn Output,
         format: Format,
         include_all: bool,
         progress: ProgressLine,
@@ -55,11 +77,58 @@ impl<'a> Emitter<'a> {
             finished_bytes: 0,
             out,
             buf,
+            output_bytes: 0,
+            checkpointing: None,
             format,
             include_all,
             counters: Counters::default(),
             progress,
             pacing: None,
+        }
+    }
+
+    /// Writes a checkpoint for the scan `identity` every `settings.every`.
+    pub(crate) fn with_checkpoints(
+        mut self,
+        settings: CheckpointSettings,
+        identity: ScanIdentity,
+    ) -> Self {
+        self.checkpointing = Some(Checkpointing {
+            settings,
+            identity,
+            last_key: None,
+            dirty: false,
+            last_written: Instant::now(),
+            enabled: true,
+        });
+        self
+    }
+
+    /// Goes on from `checkpoint`: the output already holds its bytes (the header too), and its
+    /// counts are this scan's so far.
+    pub(crate) fn resuming(mut self, checkpoint: &Checkpoint) -> Self {
+        self.output_bytes = checkpoint.output_bytes;
+        if checkpoint.output_bytes > 0 {
+            self.buf.clear();
+        }
+        let c = checkpoint.counts;
+        self.counters.listed = c.heads;
+        self.counters.heads = c.heads;
+        self.counters.with_metadata = c.with_metadata;
+        self.counters.printed = c.printed;
+        self.counters.vanished = c.vanished;
+        self.counters.failed = c.failed;
+        self.counters.resumed = c.heads;
+        if let Some(cp) = self.checkpointing.as_mut() {
+            cp.last_key = checkpoint.after.clone();
+        }
+        self
+    }
+
+    /// The store lists out of order: no checkpoint can say what is done.
+    pub(crate) fn stop_checkpoints(&mut self) {
+        if let Some(cp) = self.checkpointing.as_mut() {
+            cp.enabled = false;
         }
     }
 
@@ -113,6 +182,46 @@ impl<'a> Emitter<'a> {
             self.finished_bytes -= weight;
             self.emit(finished)?;
         }
+        if self
+            .checkpointing
+            .as_ref()
+            .is_some_and(|cp| cp.dirty && cp.last_written.elapsed() >= cp.settings.every)
+        {
+            self.checkpoint(false)?;
+        }
+        Ok(())
+    }
+
+    /// Flushes the output, makes it durable, then records how far it goes.
+    fn checkpoint(&mut self, complete: bool) -> Result<(), Error> {
+        self.flush()?;
+        let Some(cp) = self.checkpointing.as_mut() else {
+            return Ok(());
+        };
+        cp.last_written = Instant::now();
+        if !cp.enabled {
+            return Ok(());
+        }
+        self.out.sync().map_err(Error::Output)?;
+        let c = &self.counters;
+        let checkpoint = Checkpoint {
+            identity: cp.identity.clone(),
+            after: cp.last_key.clone(),
+            output_bytes: self.output_bytes,
+            counts: WrittenCounts {
+                heads: c.heads,
+                with_metadata: c.with_metadata,
+                printed: c.printed,
+                vanished: c.vanished,
+                failed: c.failed,
+            },
+            complete,
+        };
+        write_checkpoint(&cp.settings.path, &checkpoint).map_err(|source| Error::Setup {
+            what: format!("cannot write the checkpoint {}", cp.settings.path.display()),
+            source,
+        })?;
+        cp.dirty = false;
         Ok(())
     }
 
@@ -150,6 +259,12 @@ impl<'a> Emitter<'a> {
                 ));
             }
         }
+        if let Some(cp) = self.checkpointing.as_mut() {
+            if !f.entry.key.is_empty() {
+                cp.last_key = Some(f.entry.key);
+                cp.dirty = true;
+            }
+        }
         if self.buf.len() >= WRITE_CHUNK {
             self.flush()?;
         }
@@ -167,13 +282,24 @@ impl<'a> Emitter<'a> {
 
     fn flush(&mut self) -> Result<(), Error> {
         let result = self.out.write_all(&self.buf).and_then(|_| self.out.flush());
+        if result.is_ok() {
+            self.output_bytes += self.buf.len() as u64;
+        }
         self.buf.clear();
         result.map_err(Error::Output)
     }
 
-    /// Writes what is buffered and clears the progress line; the counters and the time the scan took.
-    pub(crate) fn close(mut self) -> (Counters, std::time::Duration, Result<(), Error>) {
-        let flushed = self.flush();
+    /// Writes what is buffered (with a last checkpoint, `complete` if the scan ran to its end) and
+    /// clears the progress line; the counters and the time the scan took.
+    pub(crate) fn close(
+        mut self,
+        complete: bool,
+    ) -> (Counters, std::time::Duration, Result<(), Error>) {
+        let flushed = if self.checkpointing.is_some() {
+            self.checkpoint(complete)
+        } else {
+            self.flush()
+        };
         self.progress.clear();
         (self.counters, self.progress.elapsed(), flushed)
     }
@@ -219,7 +345,7 @@ mod tests {
         e.write_ready().unwrap();
         assert_eq!((e.len(), e.finished_bytes(), e.counters.printed), (0, 0, 3));
         assert_eq!(e.admit(), 3);
-        let (counters, _, flushed) = e.close();
+        let (counters, _, flushed) = e.close(true);
         flushed.unwrap();
         assert_eq!(counters.heads, 3);
         let text = String::from_utf8(out).unwrap();
@@ -248,13 +374,17 @@ mod tests {
             );
         }
         e.write_ready().unwrap();
-        let (c, _, _) = e.close();
+        let (c, _, _) = e.close(true);
         assert_eq!((c.heads, c.vanished, c.failed, c.printed), (2, 1, 1, 0));
         assert_eq!(out, b"key,size,last_modified,etag,metadata\r\n");
     }
 
     /// A writer whose reader has gone away.
     struct ClosedPipe;
+
+    impl crate::shell::output::Output for ClosedPipe {}
+
+    use std::io::Write;
 
     impl Write for ClosedPipe {
         fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
@@ -269,7 +399,7 @@ mod tests {
     fn a_closed_output_is_an_output_error() {
         let mut out = ClosedPipe;
         let e = Emitter::new(&mut out, Format::Csv, true, ProgressLine::new(false));
-        let (_, _, flushed) = e.close();
+        let (_, _, flushed) = e.close(true);
         assert!(flushed.unwrap_err().is_closed_output());
     }
 }

@@ -140,6 +140,12 @@ pub enum Error {
     /// A CA bundle that was named cannot be used (missing, unreadable, too large, no certificate):
     /// the configuration's fault, found before any request.
     CaBundle { what: String, source: io::Error },
+    /// A checkpoint, or the output it goes with, cannot be used to resume (named as `what`, with
+    /// the problem in words): the user's to decide, found before any request.
+    Checkpoint {
+        path: std::path::PathBuf,
+        problem: String,
+    },
     /// Retries used up: how many attempts were made, and what the last one met.
     GaveUp { attempts: u32, last: Box<Error> },
 }
@@ -168,6 +174,7 @@ impl Error {
             | Error::Output(_)
             | Error::Setup { .. }
             | Error::CaBundle { .. }
+            | Error::Checkpoint { .. }
             | Error::GaveUp { .. } => false,
         }
     }
@@ -203,7 +210,7 @@ impl Error {
 
     /// The configuration cannot be used: the user's to mend, not the server's.
     pub fn is_configuration(&self) -> bool {
-        matches!(self, Error::CaBundle { .. })
+        matches!(self, Error::CaBundle { .. } | Error::Checkpoint { .. })
     }
 
     /// Writing stopped because the reader went away (`| head`): not a failure.
@@ -414,6 +421,11 @@ impl fmt::Display for Error {
             Error::Setup { what, source } | Error::CaBundle { what, source } => {
                 write!(f, "{what}: {source}")
             }
+            Error::Checkpoint { path, problem } => write!(
+                f,
+                "{} {problem}",
+                terminal_text(path.display().to_string().as_bytes(), MAX_SERVER_TEXT)
+            ),
             Error::GaveUp { attempts, last } => {
                 write!(f, "{last} (gave up after {attempts} attempts)")
             }

@@ -3,6 +3,7 @@
 //! Bottom up: [`connect`] opens streams, [`pool`] keeps HTTP connections over them, [`s3_client`] sends
 //! one LIST page or one HEAD through the [`retry`] loop; [`lister`], [`scheduler`], [`lookup`] and
 //! [`emitter`] are the pipeline; [`scan`] puts one scan together and says how it ended.
+pub mod checkpoint;
 pub mod connect;
 /// CPU time, for the simulator's and the demo's reports.
 #[cfg(feature = "sim")]
@@ -12,6 +13,7 @@ pub mod error;
 pub mod limit;
 pub(crate) mod lister;
 pub(crate) mod lookup;
+pub mod output;
 pub(crate) mod pacing;
 pub(crate) mod park_delay;
 pub(crate) mod pool;
@@ -20,6 +22,7 @@ pub mod retry;
 pub(crate) mod s3_client;
 pub mod scan;
 pub(crate) mod scheduler;
+pub mod signals;
 pub(crate) mod terminal;
 pub mod tls;
 

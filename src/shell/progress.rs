@@ -17,6 +17,8 @@ pub struct Counters {
     pub printed: u64,
     pub vanished: u64,
     pub failed: u64,
+    /// Of the objects counted, those written by the runs before a resumed one.
+    pub resumed: u64,
 }
 
 /// Addresses named one by one in the summary; the rest are counted.
@@ -32,7 +34,7 @@ pub fn summary_line(
 ) -> String {
     let secs = elapsed.as_secs_f64();
     let rate = if secs > 0.0 {
-        c.heads as f64 / secs
+        c.heads.saturating_sub(c.resumed) as f64 / secs
     } else {
         0.0
     };
@@ -44,6 +46,9 @@ pub fn summary_line(
         pacing.heads.in_flight_limit,
         connections.iter().map(|a| a.opened).sum::<u64>()
     );
+    if c.resumed > 0 {
+        line.push_str(&format!(" resumed={}", c.resumed));
+    }
     if connections.len() > 1 {
         let shown: Vec<String> = connections
             .iter()
@@ -94,7 +99,7 @@ impl ProgressLine {
             "\r\x1b[2K{} listed, {} HEADs ({:.0}/s), {} with metadata, {} vanished, {} failed",
             c.listed,
             c.heads,
-            c.heads as f64 / secs.max(1e-9),
+            c.heads.saturating_sub(c.resumed) as f64 / secs.max(1e-9),
             c.with_metadata,
             c.vanished,
             c.failed

@@ -2,23 +2,26 @@
 //! pipeline (lister → scheduler → HEAD tasks → emitter), and says how it ended. The CLI and the demo
 //! run scans through here alike.
 
-use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::checkpoint::CheckpointSettings;
 use super::connect::{AddressConnections, Connector};
 use super::emitter::Emitter;
 use super::error::Error;
 use super::limit::LimitSettings;
 use super::lister::ListRequest;
+use super::output::Output;
 use super::pacing::{Pacing, PacingSnapshot};
 use super::park_delay::ParkDelay;
 use super::progress::{summary_line, Counters, ProgressLine};
 use super::retry::RetryPolicy;
 use super::s3_client::{ClientSettings, S3Client};
-use super::scheduler::{run_pipeline, SchedulerLimits};
+use super::scheduler::{run_pipeline, SchedulerLimits, Steering};
+use super::signals::{first_signal, Signal};
 use super::terminal::{never_show, stderr_line};
 use super::tls::TlsOptions;
+use crate::core::checkpoint::{Checkpoint, ScanIdentity};
 use crate::core::endpoint::{BucketTarget, Scheme};
 use crate::core::output::Format;
 use crate::core::resolve::ResolveRule;
@@ -63,6 +66,12 @@ pub struct ScanConfig {
     pub include_all: bool,
     /// Draw the live progress line on stderr.
     pub progress: bool,
+    /// Write a checkpoint as the scan goes.
+    pub checkpoint: Option<CheckpointSettings>,
+    /// Go on from this checkpoint (the output already holds what it records).
+    pub resume: Option<Checkpoint>,
+    /// Stop in order at SIGINT or SIGTERM (the CLI's scans; not a library caller's).
+    pub handle_signals: bool,
 }
 
 impl ScanConfig {
@@ -87,6 +96,22 @@ impl ScanConfig {
             format: Format::Jsonl,
             include_all: false,
             progress: false,
+            checkpoint: None,
+            resume: None,
+            handle_signals: false,
+        }
+    }
+
+    /// What identifies this scan in a checkpoint: what changes the records it writes.
+    pub fn identity(&self) -> ScanIdentity {
+        let e = &self.target.endpoint;
+        ScanIdentity {
+            endpoint: format!("{}://{}", e.scheme.as_str(), e.authority()),
+            bucket: self.target.bucket.clone(),
+            prefix: self.prefix.clone(),
+            start_after: self.start_after.clone(),
+            format: self.format.name().to_owned(),
+            include_all: self.include_all,
         }
     }
 }
@@ -106,6 +131,8 @@ pub enum Ending {
     Misconfigured,
     /// The reader of the output went away (`| head`): a quiet end.
     OutputClosed,
+    /// Stopped by a signal; what was written is the listing's first objects, in order.
+    Interrupted(Signal),
 }
 
 /// More than this share of the objects looked up, and more than [`VANISHED_MIN`] of them, not found by
@@ -126,6 +153,10 @@ pub struct ScanReport {
     pub connections: Vec<AddressConnections>,
     /// Retries, throttles and the limits at the end.
     pub pacing: PacingSnapshot,
+    /// Stopped by this signal.
+    pub interrupted: Option<Signal>,
+    /// Where the checkpoint is, if there is one.
+    pub checkpoint: Option<std::path::PathBuf>,
 }
 
 impl ScanReport {
@@ -134,9 +165,36 @@ impl ScanReport {
             (Some(e), _) if e.is_closed_output() => Ending::OutputClosed,
             (Some(e), _) if e.is_configuration() => Ending::Misconfigured,
             (Some(_), _) => Ending::Fatal,
+            _ if self.interrupted.is_some() => {
+                Ending::Interrupted(self.interrupted.unwrap_or(Signal::Interrupt))
+            }
             _ if self.too_many_vanished() => Ending::TooManyVanished,
             (None, 0) => Ending::Complete,
             (None, _) => Ending::SomeFailed,
+        }
+    }
+
+    /// The report of a scan a checkpoint says is complete: its counts, as they ended.
+    pub fn of_checkpoint(checkpoint: &Checkpoint) -> ScanReport {
+        let c = checkpoint.counts;
+        ScanReport {
+            counters: Counters {
+                listed: c.heads,
+                heads: c.heads,
+                with_metadata: c.with_metadata,
+                printed: c.printed,
+                vanished: c.vanished,
+                failed: c.failed,
+                pages: 0,
+                resumed: c.heads,
+            },
+            seconds: 0.0,
+            fatal: None,
+            unordered: false,
+            connections: Vec::new(),
+            pacing: PacingSnapshot::default(),
+            interrupted: None,
+            checkpoint: None,
         }
     }
 
@@ -179,6 +237,20 @@ impl ScanReport {
                     c.vanished as f64 * 100.0 / c.heads.max(1) as f64
                 ));
             }
+            Ending::Interrupted(signal) => {
+                let how = match &self.checkpoint {
+                    Some(path) => format!(
+                        "run the same command again to resume from the checkpoint {}",
+                        super::terminal::quote_key(path.display().to_string().as_bytes())
+                    ),
+                    None => "give --checkpoint FILE to make a scan resumable".to_owned(),
+                };
+                stderr_line(&format!(
+                    "s3meta: stopped by {}: the output holds the first {} objects of the listing, in order; {how}",
+                    signal.name(),
+                    self.counters.heads
+                ));
+            }
             Ending::Complete | Ending::SomeFailed => {}
         }
         stderr_line(&self.summary_line());
@@ -187,7 +259,7 @@ impl ScanReport {
 
 /// Runs one scan on a runtime of its own (single-threaded, with the park delay), writing records to
 /// `out`. Messages about single objects go to stderr as they happen.
-pub fn run_scan(config: &ScanConfig, out: &mut dyn Write) -> ScanReport {
+pub fn run_scan(config: &ScanConfig, out: &mut dyn Output) -> ScanReport {
     let failed = |fatal: Error| ScanReport {
         counters: Counters::default(),
         seconds: 0.0,
@@ -195,6 +267,8 @@ pub fn run_scan(config: &ScanConfig, out: &mut dyn Write) -> ScanReport {
         unordered: false,
         connections: Vec::new(),
         pacing: PacingSnapshot::default(),
+        interrupted: None,
+        checkpoint: None,
     };
     if let Some(c) = &config.credentials {
         // A secret that is the key id (MinIO's `minioadmin`) is no secret, and the key id may be shown.
@@ -236,9 +310,10 @@ pub fn run_scan(config: &ScanConfig, out: &mut dyn Write) -> ScanReport {
         concurrency: config.concurrency,
         max_header_bytes: config.max_header_bytes,
     };
+    let resumed_after = config.resume.as_ref().and_then(|c| c.after.clone());
     let request = ListRequest {
         prefix: config.prefix.clone(),
-        start_after: config.start_after.clone(),
+        start_after: resumed_after.or_else(|| config.start_after.clone()),
         max_keys: config.max_keys,
     };
     let limits = SchedulerLimits::new(config.concurrency, config.window_bytes);
@@ -249,6 +324,12 @@ pub fn run_scan(config: &ScanConfig, out: &mut dyn Write) -> ScanReport {
         ProgressLine::new(config.progress),
     )
     .with_pacing(pacing.clone());
+    if let Some(settings) = &config.checkpoint {
+        emitter = emitter.with_checkpoints(settings.clone(), config.identity());
+    }
+    if let Some(checkpoint) = &config.resume {
+        emitter = emitter.resuming(checkpoint);
+    }
     let end = runtime.block_on(async {
         let client = Arc::new(S3Client::new(
             config.target.clone(),
@@ -263,13 +344,23 @@ pub fn run_scan(config: &ScanConfig, out: &mut dyn Write) -> ScanReport {
             client,
             request,
             limits,
-            &|| pacing.head_limit(),
+            Steering {
+                head_limit: &|| pacing.head_limit(),
+                stop: async {
+                    if config.handle_signals {
+                        first_signal().await
+                    } else {
+                        std::future::pending().await
+                    }
+                },
+            },
             &mut emitter,
             &park_delay,
         )
         .await
     });
-    let (counters, elapsed, flushed) = emitter.close();
+    let complete = end.fatal.is_none() && end.interrupted.is_none();
+    let (counters, elapsed, flushed) = emitter.close(complete);
     let fatal = match (end.fatal, flushed) {
         (Some(e), _) => Some(e),
         (None, Err(e)) => Some(e),
@@ -282,6 +373,8 @@ pub fn run_scan(config: &ScanConfig, out: &mut dyn Write) -> ScanReport {
         unordered: end.unordered,
         connections: connector.connections(),
         pacing: pacing.snapshot(),
+        interrupted: end.interrupted,
+        checkpoint: config.checkpoint.as_ref().map(|c| c.path.clone()),
     }
 }
 
@@ -324,6 +417,8 @@ mod tests {
             unordered: false,
             connections: Vec::new(),
             pacing: PacingSnapshot::default(),
+            interrupted: None,
+            checkpoint: None,
         }
     }
 

@@ -10,7 +10,9 @@
 //! bucket or on what a server sends.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinSet;
@@ -22,10 +24,13 @@ use super::lock;
 use super::lookup::{Finished, Lookup};
 use super::park_delay::ParkDelay;
 use super::retry::SmallRng;
+use super::signals::Signal;
 use crate::core::list::ListEntry;
 
 /// LIST pages fetched ahead of the HEADs: enough to hide a LIST round trip, bounded so memory stays flat.
 const PAGES_AHEAD: usize = 2;
+/// After a stop signal, HEADs already out get this long to finish (their records are written).
+pub(crate) const STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// How much of the work may be under way at once.
 #[derive(Debug, Clone, Copy)]
@@ -58,6 +63,8 @@ pub(crate) struct PipelineEnd {
     pub fatal: Option<Error>,
     /// The store lists out of order.
     pub unordered: bool,
+    /// Stopped by this signal: what was written is the listing's first objects, in order.
+    pub interrupted: Option<Signal>,
 }
 
 /// The work the scheduler and the HEAD tasks share.
@@ -120,17 +127,29 @@ async fn head_task<L: Lookup>(lookup: Arc<L>, board: Arc<Board>, mut rng: SmallR
     }
 }
 
+/// What steers a running pipeline from outside.
+pub(crate) struct Steering<'a, F> {
+    /// HEADs allowed in flight now (the adaptive limit), below the concurrency.
+    pub head_limit: &'a dyn Fn() -> usize,
+    /// Resolves when the scan must stop in order.
+    pub stop: F,
+}
+
 /// Lists, looks up and writes everything `request` asks for, with at most `limits.concurrency` HEADs
-/// in flight, and at most what `head_limit` says now.
-pub(crate) async fn run_pipeline<S: PageSource, L: Lookup>(
+/// in flight, and at most what the steering's `head_limit` says now.
+pub(crate) async fn run_pipeline<S: PageSource, L: Lookup, F: Future<Output = Signal>>(
     source: Arc<S>,
     lookup: Arc<L>,
     request: ListRequest,
     limits: SchedulerLimits,
-    head_limit: &dyn Fn() -> usize,
+    steering: Steering<'_, F>,
     emitter: &mut Emitter<'_>,
     park_delay: &ParkDelay,
 ) -> PipelineEnd {
+    let Steering { head_limit, stop } = steering;
+    tokio::pin!(stop);
+    // Set by a stop signal: when the HEADs out must be done.
+    let mut stopping: Option<tokio::time::Instant> = None;
     let ceiling = limits.concurrency.max(1);
     let (tx, mut rx) = mpsc::channel(PAGES_AHEAD);
     let lister = tokio::spawn(run_lister(source, request, tx));
@@ -193,6 +212,9 @@ pub(crate) async fn run_pipeline<S: PageSource, L: Lookup>(
             // Every object on the board is unfinished, so this cannot underflow.
             park_delay.set_in_flight(unfinished - state.todo.len());
         }
+        if stopping.is_some() && unfinished == 0 {
+            break;
+        }
         if emitter.is_empty() && pending.is_empty() {
             // Nothing listed is left unfinished, whatever the sums say.
             listed_bytes = 0;
@@ -206,6 +228,17 @@ pub(crate) async fn run_pipeline<S: PageSource, L: Lookup>(
             && pending.len() < ceiling
             && listed_bytes + emitter.finished_bytes() < limits.window_bytes;
         tokio::select! {
+            signal = &mut stop, if stopping.is_none() => {
+                // No new page, no new HEAD; those out may finish.
+                end.interrupted = Some(signal);
+                listing = false;
+                rx.close();
+                pending.clear();
+                let dropped = std::mem::take(&mut lock(&board.state).todo).len();
+                unfinished -= dropped;
+                stopping = Some(tokio::time::Instant::now() + STOP_GRACE);
+            }
+            _ = tokio::time::sleep_until(stopping.unwrap_or_else(tokio::time::Instant::now)), if stopping.is_some() => break,
             _ = board.finished.notified(), if unfinished > 0 => {}
             Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
                 // Tasks end on their own when nothing is left to start; an error here is a panic.
@@ -217,7 +250,7 @@ pub(crate) async fn run_pipeline<S: PageSource, L: Lookup>(
                     break;
                 }
             }
-            message = rx.recv(), if want_page => match message {
+            message = rx.recv(), if want_page && stopping.is_none() => match message {
                 Some(ListerMessage::Page(entries)) => {
                     emitter.counters.pages += 1;
                     emitter.counters.listed += entries.len() as u64;
@@ -226,6 +259,7 @@ pub(crate) async fn run_pipeline<S: PageSource, L: Lookup>(
                 }
                 Some(ListerMessage::Unordered) => {
                     end.unordered = true;
+                    emitter.stop_checkpoints();
                     emitter.message(
                         "s3meta: the server lists keys out of order: records follow the listing's order, not key order",
                     );
@@ -334,12 +368,15 @@ mod tests {
                 lookup,
                 request,
                 limits,
-                &|| usize::MAX,
+                Steering {
+                    head_limit: &|| usize::MAX,
+                    stop: std::future::pending(),
+                },
                 &mut emitter,
                 &ParkDelay::default(),
             )
             .await;
-            let (counters, _, flushed) = emitter.close();
+            let (counters, _, flushed) = emitter.close(true);
             flushed.unwrap();
             assert_eq!(counters.pages, 7);
             end
