@@ -64,6 +64,10 @@ cargo build --locked --release --no-default-features --features tls \
   --config 'target.x86_64-unknown-linux-gnu.rustflags=["-C", "target-feature=+crt-static"]'
 export S3META_STATIC_BINARY="$PWD/target/x86_64-unknown-linux-gnu/release/s3meta"
 
+step "the release build the integration tests run (scans of 200,000 objects take seconds)"
+cargo build --locked --release
+export S3META_BINARY="$PWD/target/release/s3meta"
+
 step "cargo test"
 export S3META_TEST_SERVERS="$spec"
 export S3META_REQUIRE_SERVERS=rgw,s3sfs,garage

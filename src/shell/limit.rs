@@ -67,6 +67,8 @@ pub(crate) struct LimitState {
     measured: f64,
     pub(crate) throttles: u64,
     pub(crate) decreases: u64,
+    /// The lowest the in-flight limit went.
+    lowest_in_flight_limit: usize,
     window: Window,
     background: Background,
     /// The window that caused the last decrease, until the next window.
@@ -78,6 +80,7 @@ pub(crate) struct LimitState {
 struct Signal {
     share: f64,
     goodput: f64,
+    sending: f64,
     judgeable: bool,
     rate: Option<f64>,
     in_flight_limit: f64,
@@ -107,11 +110,34 @@ const SIGNAL_MARGIN: f64 = 0.02;
 /// answered requests per second, cured nothing (it cut the rate by 1 - BETA).
 const UNCURED: f64 = 0.5;
 const GOODPUT_KEPT: f64 = 1.0 - (1.0 - BETA) / 2.0;
+/// The window after a decrease, which judges it, is longer: a signal is a high draw, and the
+/// window after it must show the store's own share, not chance.
+const JUDGING_ANSWERS: u64 = 500;
+const JUDGING_SHORTEST: Duration = Duration::from_millis(200);
+const JUDGING_LONGEST: Duration = Duration::from_secs(2);
+const JUDGING_FEWEST: u64 = 20;
+/// Fewer throttled answers than this in a window are no signal, whatever their share.
+const SIGNAL_FEWEST: u64 = 3;
 
 impl Window {
-    fn is_complete(&self, elapsed: Duration) -> bool {
-        (self.answers >= WINDOW_ANSWERS && elapsed >= WINDOW_SHORTEST)
-            || (elapsed >= WINDOW_LONGEST && self.answers >= WINDOW_FEWEST)
+    fn is_complete(&self, elapsed: Duration, judging: bool) -> bool {
+        let (answers, shortest, longest, fewest) = if judging {
+            (
+                JUDGING_ANSWERS,
+                JUDGING_SHORTEST,
+                JUDGING_LONGEST,
+                JUDGING_FEWEST,
+            )
+        } else {
+            (
+                WINDOW_ANSWERS,
+                WINDOW_SHORTEST,
+                WINDOW_LONGEST,
+                WINDOW_FEWEST,
+            )
+        };
+        (self.answers >= answers && elapsed >= shortest)
+            || (elapsed >= longest && self.answers >= fewest)
             || (self.throttled >= WINDOW_SWAMPED && self.throttled * 2 >= self.answers)
     }
 
@@ -169,6 +195,7 @@ impl LimitState {
             measured: 0.0,
             throttles: 0,
             decreases: 0,
+            lowest_in_flight_limit: settings.ceiling.max(1),
             window: Window::default(),
             background: Background::default(),
             last_signal: None,
@@ -261,9 +288,10 @@ impl LimitState {
             self.window.answers += 1;
             self.window.throttled += u64::from(throttled);
             let start = *self.window.start.get_or_insert(now);
+            let judging = self.last_signal.is_some();
             if self
                 .window
-                .is_complete(now.saturating_duration_since(start))
+                .is_complete(now.saturating_duration_since(start), judging)
             {
                 let share = self.window.share();
                 let elapsed = now.saturating_duration_since(start);
@@ -280,18 +308,25 @@ impl LimitState {
                 // The first window after a decrease: throttles that did not fall with the rate,
                 // while what was answered did, were not the rate's doing (a store that throttles
                 // at random): take them for the background and undo the decrease.
+                let sending = self.measured_rate(now);
                 if let Some(signal) = self.last_signal.take().filter(|s| s.judgeable && judgeable) {
-                    if share >= signal.share * UNCURED && goodput < signal.goodput * GOODPUT_KEPT {
+                    // Sending as much as before (the client, not the limit, held the rate), the
+                    // answers per second say nothing: the share alone judges.
+                    let cost = goodput < signal.goodput * GOODPUT_KEPT;
+                    let cut = sending < signal.sending * GOODPUT_KEPT;
+                    if share >= signal.share * UNCURED && (cost || !cut) {
                         self.background.settle_at(share);
                         self.rate = signal.rate;
                         self.in_flight_limit = signal.in_flight_limit;
                         return;
                     }
                 }
-                if share > self.background.threshold(n) {
+                let throttled = (share * n as f64).round() as u64;
+                if throttled >= SIGNAL_FEWEST && share > self.background.threshold(n) {
                     self.last_signal = Some(Signal {
                         share,
                         goodput,
+                        sending,
                         judgeable,
                         rate: self.rate,
                         in_flight_limit: self.in_flight_limit,
@@ -329,6 +364,7 @@ impl LimitState {
         self.w_max = sending;
         self.rate = Some((sending * BETA).max(MIN_RATE));
         self.in_flight_limit = (self.in_flight_limit * BETA).max(1.0);
+        self.lowest_in_flight_limit = self.lowest_in_flight_limit.min(self.in_flight_limit());
         self.last_decrease = Some(now);
         self.decreases += 1;
     }
@@ -426,6 +462,7 @@ impl AdaptiveLimit {
         let guard = lock(&self.state);
         LimitSnapshot {
             in_flight_limit: guard.0.in_flight_limit(),
+            lowest_in_flight_limit: guard.0.lowest_in_flight_limit,
             rate: guard.0.rate(),
             throttles: guard.0.throttles,
         }
@@ -436,6 +473,7 @@ impl AdaptiveLimit {
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct LimitSnapshot {
     pub in_flight_limit: usize,
+    pub lowest_in_flight_limit: usize,
     pub rate: Option<f64>,
     pub throttles: u64,
 }
@@ -568,6 +606,19 @@ mod tests {
         assert!(s.decreases <= 5, "{} decreases", s.decreases);
         assert!(rate > 0.6 * 32_000.0, "{rate:.0}/s");
         assert!((0.06..0.08).contains(&share), "{share}");
+    }
+
+    #[test]
+    fn random_throttles_of_a_fast_store_are_not_taken_for_a_signal() {
+        for random in [0.02, 0.05, 0.1] {
+            let mut s = LimitState::new(settings(256));
+            let (rate, share) = drive_with(1e9, random, Duration::from_millis(10), 20.0, &mut s);
+            assert!(
+                rate > 0.8 * 25_600.0 * (1.0 - random),
+                "{random}: {rate:.0}/s"
+            );
+            assert!(share > random * 0.8, "{random}: {share}");
+        }
     }
 
     #[test]

@@ -39,11 +39,12 @@ pub fn summary_line(
         0.0
     };
     let mut line = format!(
-        "s3meta: listed={} heads={} with_metadata={} printed={} vanished={} failed={} pages={} seconds={:.2} heads_per_second={:.0} retries={} throttled={} head_limit={} connections={}",
+        "s3meta: listed={} heads={} with_metadata={} printed={} vanished={} failed={} pages={} seconds={:.2} heads_per_second={:.0} retries={} throttled={} head_limit={} head_limit_lowest={} connections={}",
         c.listed, c.heads, c.with_metadata, c.printed, c.vanished, c.failed, c.pages, secs, rate,
         pacing.retries,
         pacing.heads.throttles + pacing.lists.throttles,
         pacing.heads.in_flight_limit,
+        pacing.heads.lowest_in_flight_limit,
         connections.iter().map(|a| a.opened).sum::<u64>()
     );
     if c.resumed > 0 {

@@ -29,6 +29,10 @@ use crate::core::list::ListEntry;
 
 /// LIST pages fetched ahead of the HEADs: enough to hide a LIST round trip, bounded so memory stays flat.
 const PAGES_AHEAD: usize = 2;
+/// A HEAD that stalls holds up the output until its timeout (the records after it wait in the
+/// window): the window has room for what the other HEADs finish meanwhile, a few seconds of a fast
+/// store, bounded in bytes besides.
+const MIN_WINDOW_PLACES: usize = 64 << 10;
 /// After a stop signal, HEADs already out get this long to finish (their records are written).
 pub(crate) const STOP_GRACE: Duration = Duration::from_secs(5);
 
@@ -45,12 +49,13 @@ pub(crate) struct SchedulerLimits {
 }
 
 impl SchedulerLimits {
-    /// The window for `concurrency` HEADs in flight: four places each, at least 1,024.
+    /// The window for `concurrency` HEADs in flight: four places each, and at least
+    /// [`MIN_WINDOW_PLACES`].
     pub(crate) fn new(concurrency: usize, window_bytes: usize) -> SchedulerLimits {
         let concurrency = concurrency.max(1);
         SchedulerLimits {
             concurrency,
-            window_places: (concurrency * 4).max(1024),
+            window_places: (concurrency * 4).max(MIN_WINDOW_PLACES),
             window_bytes: window_bytes.max(1),
         }
     }

@@ -4,6 +4,7 @@
 
 pub mod sim;
 pub mod test_ca;
+pub mod throttle_proxy;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -28,9 +29,15 @@ fn finish(out: Output) -> Run {
     }
 }
 
+/// The binary under test: `S3META_BINARY` if set (tests/run.sh sets the release build, so that the
+/// scans of hundreds of thousands of objects take seconds, not minutes), else the one cargo built.
+pub fn binary() -> String {
+    std::env::var("S3META_BINARY").unwrap_or_else(|_| env!("CARGO_BIN_EXE_s3meta").to_owned())
+}
+
 /// The `s3meta` binary with `args` and exactly the environment given (nothing inherited but PATH).
 pub fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3meta"));
+    let mut cmd = Command::new(binary());
     cmd.args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())

@@ -37,7 +37,7 @@ impl Sim {
 /// Starts `s3meta sim` on the first free port of its default range (below the ephemeral ports) and
 /// reads the address from its banner: no race between finding a port and binding it.
 pub fn start_sim(args: &[&str]) -> Sim {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_s3meta"))
+    let mut child = Command::new(super::binary())
         .args(["sim", "--duration", "120"])
         .args(args)
         .stdout(Stdio::piped())
