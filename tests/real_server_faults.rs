@@ -77,9 +77,12 @@ fn restart_garage(dir: &Path, port: u16, down: Duration) {
     // As garage-up.sh starts it: in the background, outliving this test (stop.sh stops it).
     let started = Command::new("bash")
         .arg("-c")
-        .arg(r#"cd "$1" && RUST_LOG=garage=warn nohup garage -c garage.toml server >> garage.log 2>&1 < /dev/null & echo $! > "$1/garage.pid""#)
+        .arg(r#"cd "$1" || exit 1; RUST_LOG=garage=warn nohup garage -c garage.toml server >> garage.log 2>&1 < /dev/null & echo $! > garage.pid"#)
         .arg("restart")
         .arg(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .status()
         .expect("start garage again");
     assert!(started.success());

@@ -22,8 +22,10 @@ use super::retry::now;
 
 /// The share of the rate and of the in-flight limit kept after a throttle.
 pub(crate) const BETA: f64 = 0.7;
-/// CUBIC's scaling constant (requests/s per s³), as in the AWS SDKs.
-const CUBIC_C: f64 = 0.4;
+/// How long CUBIC takes to grow back to the rate that was throttled (its K). The AWS SDKs fix the
+/// scaling constant instead (0.4 requests/s per s³), which at thousands of requests/s means tens of
+/// seconds under a rate that a swamped first burst may have misjudged low; here it follows the rate.
+const CUBIC_PERIOD: f64 = 4.0;
 /// The lowest rate the adaptation goes to: the store is still asked, slowly, whether it is back.
 const MIN_RATE: f64 = 1.0;
 /// The send rate is measured over buckets of this length, smoothed.
@@ -346,8 +348,9 @@ impl LimitState {
         }
         if let (Some(rate), Some(since)) = (self.rate, self.last_decrease) {
             let t = now.saturating_duration_since(since).as_secs_f64();
-            let k = (self.w_max * (1.0 - BETA) / CUBIC_C).cbrt();
-            let cubic = CUBIC_C * (t - k).powi(3) + self.w_max;
+            let k = CUBIC_PERIOD;
+            let c = self.w_max * (1.0 - BETA) / k.powi(3);
+            let cubic = c * (t - k).powi(3) + self.w_max;
             // Never more than twice what is being sent: a rate nobody uses proves nothing.
             let grown = cubic.min(2.0 * self.measured_rate(now).max(rate)).max(rate);
             self.rate = Some(grown.max(MIN_RATE));
