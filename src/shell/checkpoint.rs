@@ -115,6 +115,14 @@ pub fn open_output(path: Option<&Path>, start: &Start) -> Result<File, Error> {
         .truncate(false)
         .open(&open_path)
         .map_err(|e| setup(format!("cannot open {shown}"), e))?;
+    let is_file = file.metadata().map(|m| m.is_file()).unwrap_or(false);
+    if !is_file {
+        return Err(Error::Checkpoint {
+            path: PathBuf::from(format!("the output {shown}")),
+            problem: "is not a regular file: a checkpoint records a length to cut it back to"
+                .into(),
+        });
+    }
     let keep = match start {
         Start::Resume(c) => c.output_bytes,
         Start::Fresh | Start::Complete(_) => 0,
