@@ -107,6 +107,7 @@ def main():
     print("| t (s) | HEADs done | HEAD/s since last row | in-flight limit | rate limit (/s) | throttled so far |")
     print("|---:|---:|---:|---:|---:|---:|")
     last_t, last_heads, next_t = 0.0, 0, 0.0
+    print("(%d progress lines, the last at %.1f s)" % (len(series), series[-1][0] if series else 0), file=sys.stderr)
     for t, line in series:
         m = re.search(r"(\d+) HEADs .*limit (\d+)(?: at (\d+)/s)?(?:, (\d+) throttled)?", line)
         if not m or t < next_t:

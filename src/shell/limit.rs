@@ -360,16 +360,22 @@ impl LimitState {
     /// A signal: the rate falls to [`BETA`] × what the store answered (a swamped store answers what it
     /// can, however much more is sent), and the in-flight limit by [`BETA`].
     fn decrease(&mut self, now: Instant, goodput: f64) {
+        self.in_flight_limit = (self.in_flight_limit * BETA).max(1.0);
+        self.lowest_in_flight_limit = self.lowest_in_flight_limit.min(self.in_flight_limit());
+        self.last_decrease = Some(now);
+        self.decreases += 1;
+        if self.rate.is_none() && self.measured == 0.0 {
+            // A signal before the send rate was ever measured (the first burst, while connections
+            // are still being opened): what was sent per second is not known yet, so only the
+            // in-flight limit falls; the next signal sets the rate.
+            return;
+        }
         let measured = self.measured_rate(now).max(MIN_RATE);
         let sending = self.rate.map_or(measured, |r| r.min(measured));
         // A short window may show almost nothing answered: no more than a bounded cut at once.
         let sending = goodput.clamp(sending / MAX_CUT, sending).max(MIN_RATE);
         self.w_max = sending;
         self.rate = Some((sending * BETA).max(MIN_RATE));
-        self.in_flight_limit = (self.in_flight_limit * BETA).max(1.0);
-        self.lowest_in_flight_limit = self.lowest_in_flight_limit.min(self.in_flight_limit());
-        self.last_decrease = Some(now);
-        self.decreases += 1;
     }
 
     /// The store asked everyone to wait `wait` (bounded by [`MAX_PAUSE`]).
