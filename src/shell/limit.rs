@@ -18,7 +18,6 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::lock;
-use super::retry::now;
 
 /// The share of the rate and of the in-flight limit kept after a throttle.
 pub(crate) const BETA: f64 = 0.7;
@@ -387,6 +386,11 @@ impl LimitState {
     }
 }
 
+/// The time now, on the runtime's clock (which tests may pause).
+pub(crate) fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
 /// How an answer went, for the adaptation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Answer {
@@ -513,7 +517,14 @@ mod tests {
         seconds: f64,
         state: &mut LimitState,
     ) -> (f64, f64) {
-        let mut rng = crate::shell::retry::SmallRng::new(11);
+        // xorshift: the throttles at random, the same every run.
+        let mut x: u64 = 11;
+        let mut next_unit = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
         let t0 = Instant::now();
         let step = Duration::from_micros(100);
         let mut now = t0;
@@ -536,7 +547,7 @@ mod tests {
             }
             while scheduled.front().is_some_and(|(at, _)| *at <= now) {
                 let (_, asked) = scheduled.pop_front().unwrap();
-                let thr = tokens < 1.0 || rng.next_unit() < random;
+                let thr = tokens < 1.0 || next_unit() < random;
                 if thr {
                     throttled += 1;
                 } else {

@@ -8,10 +8,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use tokio::time::Instant as ClockInstant;
-
 use super::error::Error;
-use super::limit::{AdaptiveLimit, Answer};
+use super::limit::{now, AdaptiveLimit, Answer};
 use super::lock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,11 +56,6 @@ const SUCCESS_REFUND: f64 = 1.0;
 const BUDGET_REFILL_PER_SECOND: f64 = 10.0;
 /// A retry waiting for tokens looks again this often (successes refill the bucket meanwhile).
 const BUDGET_POLL: Duration = Duration::from_millis(250);
-
-/// The time now, on the runtime's clock (which tests may pause).
-pub(crate) fn now() -> Instant {
-    ClockInstant::now().into_std()
-}
 
 /// Tokens shared by every request of a scan; counts the retries.
 #[derive(Debug)]
