@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::sim::count;
+use common::sim::summary_count;
 use common::throttle_proxy;
 use common::{command, servers, Run, Server};
 
@@ -27,14 +27,6 @@ fn run_scan(server: &Server, endpoint: &str, extra: &[&str]) -> Run {
     let env = env(server);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     common::s3meta_within(&args, &env, 300)
-}
-
-fn summary_count(stderr: &str, name: &str) -> u64 {
-    let line = stderr
-        .lines()
-        .rfind(|l| l.starts_with("s3meta: listed="))
-        .unwrap_or_else(|| panic!("no summary in {stderr}"));
-    count(line, name)
 }
 
 fn port_of(endpoint: &str) -> u16 {

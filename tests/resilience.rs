@@ -8,22 +8,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::sim::{count, start_sim, Sim, CREDS};
+use common::sim::{count, start_sim, summary_count, Sim, CREDS};
 use common::{command, s3meta_within, Run};
 
 fn scan(sim: &Sim, extra: &[&str]) -> Run {
     let mut args = vec!["scan", "s3://sim", "--endpoint-url", &sim.endpoint];
     args.extend_from_slice(extra);
     s3meta_within(&args, &CREDS, 600)
-}
-
-/// The number `name=N` in s3meta's summary line.
-fn summary_count(stderr: &str, name: &str) -> u64 {
-    let line = stderr
-        .lines()
-        .rfind(|l| l.starts_with("s3meta: listed="))
-        .unwrap_or_else(|| panic!("no summary in {stderr}"));
-    count(line, name)
 }
 
 /// Keys printed more than once, and keys of `0..n` not printed (text format: the key comes first).

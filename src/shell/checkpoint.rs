@@ -31,10 +31,10 @@ pub enum Start {
     Complete(Checkpoint),
 }
 
-fn problem(path: &Path, what: String) -> Error {
+fn problem(path: &Path, problem: String) -> Error {
     Error::Checkpoint {
-        path: PathBuf::from(format!("checkpoint {}", path.display())),
-        problem: what,
+        what: format!("checkpoint {}", path.display()),
+        problem,
     }
 }
 
@@ -99,47 +99,35 @@ pub fn open_output(path: Option<&Path>, start: &Start) -> Result<File, Error> {
         None => ("stdout".to_owned(), PathBuf::from("/dev/stdout")),
     };
     let setup = |what: String, source: io::Error| Error::Setup { what, source };
-    if path.is_none() {
-        let meta = std::fs::metadata(&open_path)
-            .map_err(|e| setup("--checkpoint: cannot look at stdout".into(), e))?;
-        if !meta.is_file() {
-            return Err(Error::Checkpoint {
-                path: PathBuf::from("the output (stdout)"),
-                problem: "is not a regular file: with --checkpoint, give -o FILE or redirect stdout to a file (>>, so that a resumed run does not empty it)".into(),
-            });
-        }
-    }
+    let refused = |problem: String| Error::Checkpoint {
+        what: format!("the output {shown}"),
+        problem,
+    };
     let mut file = OpenOptions::new()
         .write(true)
         .create(path.is_some())
         .truncate(false)
         .open(&open_path)
         .map_err(|e| setup(format!("cannot open {shown}"), e))?;
-    let is_file = file.metadata().map(|m| m.is_file()).unwrap_or(false);
-    if !is_file {
-        return Err(Error::Checkpoint {
-            path: PathBuf::from(format!("the output {shown}")),
-            problem: "is not a regular file: a checkpoint records a length to cut it back to"
-                .into(),
-        });
+    let meta = file
+        .metadata()
+        .map_err(|e| setup(format!("cannot look at {shown}"), e))?;
+    if !meta.is_file() {
+        return Err(refused(if path.is_none() {
+            "is not a regular file: with --checkpoint, give -o FILE or redirect stdout to a file (>>, so that a resumed run does not empty it)".into()
+        } else {
+            "is not a regular file: a checkpoint records a length to cut it back to".into()
+        }));
     }
     let keep = match start {
         Start::Resume(c) => c.output_bytes,
         Start::Fresh | Start::Complete(_) => 0,
     };
-    if let Start::Resume(_) = start {
-        let len = file
-            .metadata()
-            .map_err(|e| setup(format!("cannot look at {shown}"), e))?
-            .len();
-        if len < keep {
-            return Err(Error::Checkpoint {
-                path: PathBuf::from(format!("the output {shown}")),
-                problem: format!(
-                    "holds {len} bytes, fewer than the {keep} the checkpoint records: it was emptied (`>` instead of `>>`?) or changed; delete the checkpoint to start over"
-                ),
-            });
-        }
+    if matches!(start, Start::Resume(_)) && meta.len() < keep {
+        return Err(refused(format!(
+            "holds {} bytes, fewer than the {keep} the checkpoint records: it was emptied (`>` instead of `>>`?) or changed; delete the checkpoint to start over",
+            meta.len()
+        )));
     }
     if !matches!(start, Start::Complete(_)) {
         file.set_len(keep)

@@ -21,7 +21,7 @@ use super::output::Output;
 use super::pacing::Pacing;
 use super::progress::{Counters, ProgressLine};
 use super::terminal::{quote_key, stderr_line};
-use crate::core::checkpoint::{Checkpoint, ScanIdentity, WrittenCounts};
+use crate::core::checkpoint::{Checkpoint, ScanIdentity};
 use crate::core::output::{encode, Format, Record};
 
 /// A running scan's checkpointing.
@@ -111,14 +111,7 @@ impl<'a> Emitter<'a> {
         if checkpoint.output_bytes > 0 {
             self.buf.clear();
         }
-        let c = checkpoint.counts;
-        self.counters.listed = c.heads;
-        self.counters.heads = c.heads;
-        self.counters.with_metadata = c.with_metadata;
-        self.counters.printed = c.printed;
-        self.counters.vanished = c.vanished;
-        self.counters.failed = c.failed;
-        self.counters.resumed = c.heads;
+        self.counters = Counters::resumed_from(checkpoint.counts);
         if let Some(cp) = self.checkpointing.as_mut() {
             cp.last_key = checkpoint.after.clone();
         }
@@ -203,18 +196,11 @@ impl<'a> Emitter<'a> {
             return Ok(());
         }
         self.out.sync().map_err(Error::Output)?;
-        let c = &self.counters;
         let checkpoint = Checkpoint {
             identity: cp.identity.clone(),
             after: cp.last_key.clone(),
             output_bytes: self.output_bytes,
-            counts: WrittenCounts {
-                heads: c.heads,
-                with_metadata: c.with_metadata,
-                printed: c.printed,
-                vanished: c.vanished,
-                failed: c.failed,
-            },
+            counts: self.counters.written(),
             complete,
         };
         write_checkpoint(&cp.settings.path, &checkpoint).map_err(|source| Error::Setup {

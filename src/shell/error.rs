@@ -142,10 +142,7 @@ pub enum Error {
     CaBundle { what: String, source: io::Error },
     /// A checkpoint, or the output it goes with, cannot be used to resume (named as `what`, with
     /// the problem in words): the user's to decide, found before any request.
-    Checkpoint {
-        path: std::path::PathBuf,
-        problem: String,
-    },
+    Checkpoint { what: String, problem: String },
     /// Retries used up: how many attempts were made, and what the last one met.
     GaveUp { attempts: u32, last: Box<Error> },
 }
@@ -421,10 +418,10 @@ impl fmt::Display for Error {
             Error::Setup { what, source } | Error::CaBundle { what, source } => {
                 write!(f, "{what}: {source}")
             }
-            Error::Checkpoint { path, problem } => write!(
+            Error::Checkpoint { what, problem } => write!(
                 f,
                 "{} {problem}",
-                terminal_text(path.display().to_string().as_bytes(), MAX_SERVER_TEXT)
+                terminal_text(what.as_bytes(), MAX_SERVER_TEXT)
             ),
             Error::GaveUp { attempts, last } => {
                 write!(f, "{last} (gave up after {attempts} attempts)")

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::connect::AddressConnections;
 use super::pacing::PacingSnapshot;
+use crate::core::checkpoint::WrittenCounts;
 
 /// What a scan has done so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -19,6 +20,33 @@ pub struct Counters {
     pub failed: u64,
     /// Of the objects counted, those written by the runs before a resumed one.
     pub resumed: u64,
+}
+
+impl Counters {
+    /// The counts of a scan resumed after `written` objects: they are this scan's so far.
+    pub fn resumed_from(written: WrittenCounts) -> Counters {
+        Counters {
+            listed: written.heads,
+            heads: written.heads,
+            with_metadata: written.with_metadata,
+            printed: written.printed,
+            vanished: written.vanished,
+            failed: written.failed,
+            pages: 0,
+            resumed: written.heads,
+        }
+    }
+
+    /// The counts of the objects written, for a checkpoint.
+    pub fn written(&self) -> WrittenCounts {
+        WrittenCounts {
+            heads: self.heads,
+            with_metadata: self.with_metadata,
+            printed: self.printed,
+            vanished: self.vanished,
+            failed: self.failed,
+        }
+    }
 }
 
 /// Addresses named one by one in the summary; the rest are counted.

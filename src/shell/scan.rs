@@ -174,20 +174,10 @@ impl ScanReport {
         }
     }
 
-    /// The report of a scan a checkpoint says is complete: its counts, as they ended.
-    pub fn of_checkpoint(checkpoint: &Checkpoint) -> ScanReport {
-        let c = checkpoint.counts;
+    /// The report of a scan that did nothing but count `counters`.
+    fn of_counters(counters: Counters) -> ScanReport {
         ScanReport {
-            counters: Counters {
-                listed: c.heads,
-                heads: c.heads,
-                with_metadata: c.with_metadata,
-                printed: c.printed,
-                vanished: c.vanished,
-                failed: c.failed,
-                pages: 0,
-                resumed: c.heads,
-            },
+            counters,
             seconds: 0.0,
             fatal: None,
             unordered: false,
@@ -196,6 +186,11 @@ impl ScanReport {
             interrupted: None,
             checkpoint: None,
         }
+    }
+
+    /// The report of a scan a checkpoint says is complete: its counts, as they ended.
+    pub fn of_checkpoint(checkpoint: &Checkpoint) -> ScanReport {
+        ScanReport::of_counters(Counters::resumed_from(checkpoint.counts))
     }
 
     fn too_many_vanished(&self) -> bool {
@@ -261,14 +256,8 @@ impl ScanReport {
 /// `out`. Messages about single objects go to stderr as they happen.
 pub fn run_scan(config: &ScanConfig, out: &mut dyn Output) -> ScanReport {
     let failed = |fatal: Error| ScanReport {
-        counters: Counters::default(),
-        seconds: 0.0,
         fatal: Some(fatal),
-        unordered: false,
-        connections: Vec::new(),
-        pacing: PacingSnapshot::default(),
-        interrupted: None,
-        checkpoint: None,
+        ..ScanReport::of_counters(Counters::default())
     };
     if let Some(c) = &config.credentials {
         // A secret that is the key id (MinIO's `minioadmin`) is no secret, and the key id may be shown.
@@ -405,21 +394,12 @@ mod tests {
     use super::*;
 
     fn report(heads: u64, vanished: u64, failed: u64) -> ScanReport {
-        ScanReport {
-            counters: Counters {
-                heads,
-                vanished,
-                failed,
-                ..Counters::default()
-            },
-            seconds: 1.0,
-            fatal: None,
-            unordered: false,
-            connections: Vec::new(),
-            pacing: PacingSnapshot::default(),
-            interrupted: None,
-            checkpoint: None,
-        }
+        ScanReport::of_counters(Counters {
+            heads,
+            vanished,
+            failed,
+            ..Counters::default()
+        })
     }
 
     #[test]

@@ -69,6 +69,15 @@ pub fn count(summary: &str, name: &str) -> u64 {
         .unwrap()
 }
 
+/// The number `name=N` in s3meta's summary line (the last one on its stderr).
+pub fn summary_count(stderr: &str, name: &str) -> u64 {
+    let line = stderr
+        .lines()
+        .rfind(|l| l.starts_with("s3meta: listed="))
+        .unwrap_or_else(|| panic!("no summary in {stderr}"));
+    count(line, name)
+}
+
 pub const CREDS: [(&str, &str); 2] = [
     ("AWS_ACCESS_KEY_ID", "S3METASIMACCESSKEY"),
     ("AWS_SECRET_ACCESS_KEY", "s3meta-sim-public-test-secret"),
