@@ -24,9 +24,15 @@ mod tests {
     #[test]
     fn readable_on_linux() {
         let a = super::thread_cpu().unwrap();
+        // Spin until the thread's clock moves (black_box: a release build would fold the loop away).
         let mut x = 0u64;
-        for i in 0..3_000_000u64 {
-            x = x.wrapping_add(i * i);
+        let mut i = 0u64;
+        while super::thread_cpu().unwrap() == a {
+            for _ in 0..100_000 {
+                i += 1;
+                x = std::hint::black_box(x.wrapping_add(i * i));
+            }
+            assert!(i < 100_000_000_000, "the thread's CPU clock never moved");
         }
         assert!(x > 0);
         assert!(super::thread_cpu().unwrap() > a);
