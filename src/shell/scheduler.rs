@@ -197,7 +197,9 @@ pub(crate) async fn run_pipeline<S: PageSource, L: Lookup, F: Future<Output = Si
         }
         {
             let mut state = lock(&board.state);
-            while emitter.len() < limits.window_places {
+            // Places are for records finished out of order; listed objects wait in `pending`, and the
+            // board holds at most one round of HEADs (else the window fills with listed objects).
+            while emitter.len() < limits.window_places && state.todo.len() < ceiling {
                 let Some(entry) = pending.pop_front() else {
                     break;
                 };
