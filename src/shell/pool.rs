@@ -10,6 +10,7 @@
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -45,8 +46,30 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
 /// How many times a request that no connection took (each closed before it could be written) goes
 /// again on another before it is an error.
 const MAX_UNSENT_RETRIES: usize = 3;
-type Sender = SendRequest<Empty<Bytes>>;
 type Handover = oneshot::Sender<Result<Sender, Error>>;
+
+/// hyper parses a response's headers into an array on the stack when it keeps its default limit
+/// (100), and into two vectors allocated for each response with any other. So connections start
+/// narrow, and the first response with more headers is sent again on a wide connection, the kind every
+/// connection opened after it is.
+const NARROW_MAX_HEADERS: usize = 100;
+
+/// An open connection, and whether it takes more headers than [`NARROW_MAX_HEADERS`].
+#[derive(Debug)]
+struct Sender {
+    hyper: SendRequest<Empty<Bytes>>,
+    wide: bool,
+}
+
+impl Sender {
+    fn is_closed(&self) -> bool {
+        self.hyper.is_closed()
+    }
+
+    async fn ready(&mut self) -> Result<(), hyper::Error> {
+        self.hyper.ready().await
+    }
+}
 
 struct IdleConnection {
     sender: Sender,
@@ -65,6 +88,10 @@ struct PoolInner {
     /// The largest response head (status line and headers) accepted.
     max_header_bytes: usize,
     builder: http1::Builder,
+    /// The builder of wide connections, if the header limit takes more than the narrow ones do.
+    wide_builder: Option<http1::Builder>,
+    /// Set by the first response too large for a narrow connection: connections opened since are wide.
+    wide: AtomicBool,
     connector: Arc<Connector>,
     /// The `Host` every request of a scan carries, parsed once (cloning it is a reference count).
     host_value: Option<HeaderValue>,
@@ -111,14 +138,21 @@ impl ConnectionPool {
         let max_header_bytes = max_header_bytes.max(MIN_HEADER_BYTES);
         let mut builder = http1::Builder::new();
         builder
-            .max_headers(max_response_headers(max_header_bytes))
             .max_header_size(max_header_bytes)
             .max_buf_size(max_header_bytes);
+        let max_headers = max_response_headers(max_header_bytes);
+        let wide_builder = (max_headers > NARROW_MAX_HEADERS).then(|| {
+            let mut wide = builder.clone();
+            wide.max_headers(max_headers);
+            wide
+        });
         let inner = PoolInner {
             state: Mutex::new(PoolState::default()),
             max_idle,
             max_header_bytes,
             builder,
+            wide_builder,
+            wide: AtomicBool::new(false),
             connector,
             host_value: HeaderValue::try_from(host).ok(),
         };
@@ -127,22 +161,30 @@ impl ConnectionPool {
         }
     }
 
-    /// Sends a request built by the core, byte for byte (taken by value: its strings move into hyper).
-    /// A request that a reused connection could not take (the server closed it meanwhile) goes again on
-    /// another; one that was sent and failed is the caller's to retry.
+    /// Sends a request built by the core, byte for byte (`make` builds it; its strings move into
+    /// hyper). A request that a reused connection could not take (the server closed it meanwhile) goes
+    /// again on another, and one whose answer had more headers than a narrow connection takes goes
+    /// again, built anew, on a wide one; one that was sent and failed otherwise is the caller's to retry.
     pub(crate) async fn send(
         &self,
         op: Operation,
-        req: HttpRequest,
+        make: &(dyn Fn() -> HttpRequest + Sync),
     ) -> Result<(Response<Incoming>, Lease<'_>), Error> {
-        let mut request = self
-            .inner
-            .to_hyper(req)
-            .map_err(|source| Error::Request { op, source })?;
+        let build = || {
+            self.inner
+                .to_hyper(make())
+                .map_err(|source| Error::Request { op, source })
+        };
+        let mut request = build()?;
         let mut unsent_retries = 0;
+        let mut needs_wide = false;
         loop {
-            let mut sender = self.checkout().await?;
-            match sender.try_send_request(request).await {
+            let mut sender = if needs_wide {
+                self.inner.connect().await?
+            } else {
+                self.checkout().await?
+            };
+            match sender.hyper.try_send_request(request).await {
                 Ok(response) => {
                     // hyper refuses a head larger than its buffer only when it arrives in parts;
                     // one that fits a single read passes, so the limits are checked here too (the
@@ -160,11 +202,15 @@ impl ConnectionPool {
                     }
                     _ => {
                         let source = e.into_error();
-                        return Err(if is_head_too_large(&source) {
-                            self.inner.head_too_large(op)
-                        } else {
-                            Error::Connection { op, source }
-                        });
+                        if !is_head_too_large(&source) {
+                            return Err(Error::Connection { op, source });
+                        }
+                        if sender.wide || needs_wide || self.inner.wide_builder.is_none() {
+                            return Err(self.inner.head_too_large(op));
+                        }
+                        self.inner.wide.store(true, Ordering::Relaxed);
+                        needs_wide = true;
+                        request = build()?;
                     }
                 },
             }
@@ -299,8 +345,12 @@ impl PoolInner {
 
     async fn connect(&self) -> Result<Sender, Error> {
         let stream = self.connector.connect().await?;
-        let (sender, connection) = self
-            .builder
+        let wide = match &self.wide_builder {
+            Some(builder) if self.wide.load(Ordering::Relaxed) => Some(builder),
+            _ => None,
+        };
+        let (sender, connection) = wide
+            .unwrap_or(&self.builder)
             .handshake(TokioIo::new(stream))
             .await
             .map_err(|source| Error::ClosedBeforeUse { tries: 1, source })?;
@@ -308,7 +358,10 @@ impl PoolInner {
             // Its errors reach the request that was on it; nothing more to report.
             let _ = connection.await;
         });
-        Ok(sender)
+        Ok(Sender {
+            hyper: sender,
+            wide: wide.is_some(),
+        })
     }
 
     fn to_hyper(
@@ -379,6 +432,10 @@ mod tests {
         let (ours, theirs) = tokio::io::duplex(1024);
         let (sender, conn) = http1::handshake(TokioIo::new(ours)).await.unwrap();
         tokio::spawn(conn);
+        let sender = Sender {
+            hyper: sender,
+            wide: false,
+        };
         (sender, theirs)
     }
 

@@ -168,9 +168,9 @@ impl S3Client {
         &self,
         op: Operation,
         pool: &'a ConnectionPool,
-        req: request::HttpRequest,
+        make: &(dyn Fn() -> request::HttpRequest + Sync),
     ) -> Result<(Response<Incoming>, Lease<'a>), Error> {
-        match tokio::time::timeout(self.settings.timeout, pool.send(op, req)).await {
+        match tokio::time::timeout(self.settings.timeout, pool.send(op, make)).await {
             Err(_) => Err(Error::Timeout {
                 op,
                 phase: TimeoutPhase::ResponseHead,
@@ -195,8 +195,9 @@ impl S3Client {
 
     async fn list_page_once(&self, params: &ListParams<'_>) -> Result<ListPage, Error> {
         let op = Operation::List;
-        let req = request::list_objects_v2(&self.target, params, self.signer.as_ref(), self.now());
-        let (resp, lease) = self.send(op, &self.lists, req).await?;
+        let make =
+            || request::list_objects_v2(&self.target, params, self.signer.as_ref(), self.now());
+        let (resp, lease) = self.send(op, &self.lists, &make).await?;
         let status = resp.status().as_u16();
         let headers = (status != 200).then(|| resp.headers().clone());
         let limit = if status == 200 {
@@ -255,9 +256,9 @@ impl S3Client {
 
     async fn head_once(&self, key: &[u8], want_details: bool) -> Result<HeadAnswer, Error> {
         let op = Operation::Head;
-        let req = request::head_object(&self.target, key, self.signer.as_ref(), self.now());
+        let make = || request::head_object(&self.target, key, self.signer.as_ref(), self.now());
         let sent_at = Instant::now();
-        let (resp, lease) = self.send(op, &self.heads, req).await?;
+        let (resp, lease) = self.send(op, &self.heads, &make).await?;
         self.park_delay.record_round_trip(sent_at.elapsed());
         // A HEAD answer has no body: the connection is free as soon as the head is read.
         lease.finish();
