@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """s3meta side by side with the tools users would otherwise pick, on the same server and bucket.
 
-usage: benches/compare.py [--runs R] [--only garage|sim|tls|memory|curve|size] [--sim-objects N] [--garage-objects N]
+usage: benches/compare.py [--runs R] [--only garage|sim|tls|memory|curve|deep|size] [--sim-objects N] [--garage-objects N]
                           [--tools s3meta,go,...] [--baseline OTHER_S3META] [--svg DIR]
 
 What it does, in one run (every server on 127.0.0.1, ports below 32768, stopped at the end):
@@ -14,6 +14,10 @@ What it does, in one run (every server on 127.0.0.1, ports below 32768, stopped 
           targets are set in (HTTPS adds at most 50% to s3meta's CPU per HEAD; s3meta over HTTPS spends at
           most 1/8 of go-64's over HTTPS). AWS_CA_BUNDLE points every tool at the CA.
   curve   HEAD/s against `--concurrency` (16 64 256 1024) on the simulator with 1 ms HEAD latency.
+  deep    long round trips: `s3meta sim --head-latency 30ms`, s3meta at -j 256, 1024 and 4096 and the Go
+          peer with 256 and 1,024 workers, beside s3meta at -j 256 on 1 ms (the reference for CPU per
+          HEAD), interleaved; HEAD/s, share of what -j / 30 ms allows, client CPU per HEAD and its ratio
+          to the 1 ms figure, peak RSS, and the simulator's CPU per request during each run.
   memory  s3meta's peak RSS at 100,000 and 10,000,000 simulated objects.
   size    the stripped binaries (default, production with TLS, plain-HTTP minimal, static) and their
           non-dev package counts, beside the aws-sdk-s3 peer's.
@@ -412,6 +416,52 @@ def curve_phase(args, tmp):
     return True
 
 
+def deep_phase(args, tmp):
+    """s3meta with thousands of HEADs in flight against 30 ms round trips (AWS-like), and the Go peer."""
+    go = os.path.join(PEER_BIN, "go-peer")
+    slow, slow_ep = start_sim(args.deep_objects, ["--head-latency", "30ms"])
+    fast, fast_ep = start_sim(args.deep_objects, ["--head-latency", "1ms"])
+    env = sim_env()
+    scan = ["scan", "s3://sim", "--progress", "never", "-o", "/dev/null"]
+    rows = [("s3meta -j 256, 1 ms", fast, [S3META] + scan + ["--endpoint-url", fast_ep, "-j", "256"], None)]
+    for j in (256, 1024, 4096):
+        rows.append(("s3meta -j %d" % j, slow, [S3META] + scan + ["--endpoint-url", slow_ep, "-j", str(j)], j))
+    for w in (256, 1024):
+        if os.path.exists(go):
+            rows.append(("go, %d workers" % w, slow, [go, slow_ep, "sim", "", str(w)], w))
+    n = args.deep_objects
+    results = {name: [] for name, _, _, _ in rows}
+    try:
+        for r in range(args.runs):
+            for name, server, argv, _ in rows:
+                out = os.path.join(tmp, "deep.out")
+                before = proc_cpu(server.pid)
+                rc, wall, user, sys_, rss = timed(argv, env, out)
+                server_cpu = proc_cpu(server.pid) - before
+                results[name].append((rc, wall, user + sys_, rss, server_cpu))
+                log("  run %d %-22s wall=%6.2fs cpu=%6.2fs rss=%6.1fMiB exit=%d" % (r + 1, name, wall, user + sys_, rss / 1024, rc))
+    finally:
+        stop(slow)
+        stop(fast)
+    med = {name: [statistics.median(x[i] for x in rs) for i in range(1, 5)] + [all(x[0] == 0 for x in rs)]
+           for name, rs in results.items()}
+    ref_cpu = med["s3meta -j 256, 1 ms"][1] / n * 1e6
+    print("\n### Long round trips: `s3meta sim --head-latency 30ms`, %d objects, median of %d runs\n" % (n, args.runs))
+    print("Client and simulator share this machine's cores; \"of -j/RTT\" is HEAD/s over what the in-flight limit "
+          "allows at 30 ms. The first row (1 ms) is the reference for the CPU ratio.\n")
+    print("| run | wall s | HEAD/s | of -j/RTT | client CPU µs/HEAD | ÷ 1 ms figure | peak RSS MiB | simulator CPU µs/request | exit 0 |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    for name, _, _, inflight in rows:
+        wall, cpu, rss, server_cpu, ok = med[name]
+        share = "%.0f%%" % (100 * n / wall / (inflight / 0.030)) if inflight else "-"
+        print("| %s | %.2f | %.0f | %s | %.1f | %.2f | %.1f | %.1f | %s |" % (
+            name, wall, n / wall, share, cpu / n * 1e6, cpu / n * 1e6 / ref_cpu, rss / 1024, server_cpu / n * 1e6,
+            "yes" if ok else "NO"))
+    if not os.path.exists(go):
+        print("\nSkipped: the Go peer (not built; see benches/build-peers.sh).")
+    return all(v[4] for v in med.values())
+
+
 def memory_phase(args, tmp):
     """Peak RSS at 100,000 objects (a one-second scan, so the median of R runs: a single one may end
     before the pipeline is full) and at 10,000,000 (one run of a couple of minutes)."""
@@ -476,7 +526,8 @@ def size_phase(args, tmp):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--only", choices=["garage", "sim", "tls", "curve", "memory", "size"], action="append")
+    ap.add_argument("--only", choices=["garage", "sim", "tls", "curve", "deep", "memory", "size"], action="append")
+    ap.add_argument("--deep-objects", type=int, default=300000, help="objects of the simulators of the deep phase")
     ap.add_argument("--tls-objects", type=int, default=200000)
     ap.add_argument("--sim-objects", type=int, default=1000000)
     ap.add_argument("--garage-objects", type=int, default=10000)
@@ -492,14 +543,14 @@ def main():
         raise SystemExit("needs /usr/bin/time (apt-get install time)")
     log("building s3meta (release)")
     subprocess.check_call(["cargo", "build", "--release", "--locked", "-q"], cwd=REPO)
-    phases = args.only or ["garage", "sim", "tls", "curve", "memory", "size"]
+    phases = args.only or ["garage", "sim", "tls", "curve", "deep", "memory", "size"]
     print("## s3meta against its peers (%s, %d cores; client and server share them)" % (
         datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"), os.cpu_count()))
     print("\nCommand: `benches/compare.py %s`" % " ".join(sys.argv[1:]))
     ok = True
     with tempfile.TemporaryDirectory(prefix="s3meta-compare.") as tmp:
         for phase in phases:
-            ok &= {"garage": garage_phase, "sim": sim_phase, "tls": tls_phase, "curve": curve_phase, "memory": memory_phase,
+            ok &= {"garage": garage_phase, "sim": sim_phase, "tls": tls_phase, "curve": curve_phase, "deep": deep_phase, "memory": memory_phase,
                    "size": size_phase}[phase](args, tmp)
     sys.exit(0 if ok else 1)
 
