@@ -128,6 +128,8 @@ fn a_garage_restarted_in_the_middle_of_a_scan_is_ridden_out_exactly() {
         "the scan ended before the restart"
     );
     restart_garage(&dir, port_of(&garage.endpoint), Duration::from_secs(2));
+    // Still running once garage is back: the scan spanned the whole time it was down.
+    let spanned = child.try_wait().unwrap().is_none();
     let status = child.wait().unwrap();
     let mut err = String::new();
     child
@@ -138,9 +140,11 @@ fn a_garage_restarted_in_the_middle_of_a_scan_is_ridden_out_exactly() {
         .unwrap();
     let stdout = reader.join().unwrap();
     assert_eq!(status.code(), Some(0), "{err}");
+    // Requests that found no connection either failed and were retried, or waited in the pool for one
+    // that a connect opened once garage was back: retries may be 0.
     assert!(
-        summary_count(&err, "retries") > 0,
-        "no retry: did the restart happen? {err}"
+        spanned,
+        "the scan ended while garage was down or starting: the restart did not fall in the middle. {err}"
     );
     assert!(
         stdout == clean.stdout,
