@@ -10,6 +10,12 @@
 //!   flight is too many (a store that throttles at a few hundred requests/s and answers in a
 //!   millisecond), the rate is what holds.
 //!
+//! - **Recovery** (slow start): after a run of signals with no growth between them (an outage, a
+//!   store restarting), the in-flight limit doubles each round trip back toward [`BETA`] × what it was
+//!   before the run, and the rate each [`RECOVERY_DOUBLING`] toward [`BETA`] × what the store
+//!   answered per second before it; both grow as above from there. A signal after such growth starts
+//!   a new run, from what the store answers now: a store that takes less than before is overshot once.
+//!
 //! A throttle counts once per decrease: only the answer to a request sent after the last decrease
 //! can cause the next one, so a burst of throttled answers to requests already in flight is one
 //! signal, not many. [`LimitState`] is the pure rule (time passed in); [`AdaptiveLimit`] shares it.
@@ -34,6 +40,8 @@ const MEASURE_SMOOTHING: f64 = 0.5;
 const BURST: Duration = Duration::from_millis(20);
 /// One decrease cuts the rate by at most this factor (besides [`BETA`]).
 const MAX_CUT: f64 = 8.0;
+/// After a run of signals, the rate doubles this often while the store answers (slow start).
+const RECOVERY_DOUBLING: Duration = Duration::from_millis(100);
 /// The longest pause a server may impose with one answer.
 pub(crate) const MAX_PAUSE: Duration = Duration::from_secs(20);
 
@@ -58,6 +66,11 @@ pub(crate) struct LimitState {
     /// The rate at the last decrease, and when it was.
     w_max: f64,
     last_decrease: Option<Instant>,
+    /// Where the cubic starts: the last decrease, or the end of a recovery.
+    cubic_origin: Option<Instant>,
+    /// The last answer that let the limits grow.
+    last_growth: Option<Instant>,
+    recovery: Recovery,
     /// The slot of the next request (GCRA): requests are spaced 1/rate apart.
     next_slot: Option<Instant>,
     /// No request is sent before this (a `Retry-After`).
@@ -189,6 +202,9 @@ impl LimitState {
             rate: None,
             w_max: 0.0,
             last_decrease: None,
+            cubic_origin: None,
+            last_growth: None,
+            recovery: Recovery::default(),
             next_slot: None,
             paused_until: None,
             bucket_start: None,
@@ -341,17 +357,41 @@ impl LimitState {
         if throttled {
             return;
         }
+        self.recovery.count_answer(now);
+        let since_growth = self.last_growth.map_or(0.0, |g| {
+            now.saturating_duration_since(g).as_secs_f64().min(1.0)
+        });
+        self.last_growth = Some(now);
         if in_flight + 1 >= self.in_flight_limit() {
             let ceiling = self.settings.ceiling.max(1) as f64;
-            self.in_flight_limit = (self.in_flight_limit + 1.0 / self.in_flight_limit).min(ceiling);
+            let back_to = BETA * self.recovery.in_flight;
+            self.in_flight_limit = if self.in_flight_limit < back_to {
+                // Slow start: +1 per answer, twice the limit per round trip.
+                (self.in_flight_limit + 1.0).min(back_to)
+            } else {
+                self.in_flight_limit + 1.0 / self.in_flight_limit
+            }
+            .min(ceiling);
         }
-        if let (Some(rate), Some(since)) = (self.rate, self.last_decrease) {
-            let t = now.saturating_duration_since(since).as_secs_f64();
-            let k = CUBIC_PERIOD;
-            let c = self.w_max * (1.0 - BETA) / k.powi(3);
-            let cubic = c * (t - k).powi(3) + self.w_max;
+        if let (Some(rate), Some(origin)) = (self.rate, self.cubic_origin) {
+            let back_to = BETA * self.recovery.rate;
+            let next = if rate < back_to {
+                // Slow start, then the cubic from there, as if just cut from the rate before the run.
+                let doublings = since_growth / RECOVERY_DOUBLING.as_secs_f64();
+                let doubled = (rate * 2f64.powf(doublings)).min(back_to);
+                if doubled >= back_to {
+                    self.w_max = self.recovery.rate;
+                    self.cubic_origin = Some(now);
+                }
+                doubled
+            } else {
+                let t = now.saturating_duration_since(origin).as_secs_f64();
+                let k = CUBIC_PERIOD;
+                let c = self.w_max * (1.0 - BETA) / k.powi(3);
+                c * (t - k).powi(3) + self.w_max
+            };
             // Never more than twice what is being sent: a rate nobody uses proves nothing.
-            let grown = cubic.min(2.0 * self.measured_rate(now).max(rate)).max(rate);
+            let grown = next.min(2.0 * self.measured_rate(now).max(rate)).max(rate);
             self.rate = Some(grown.max(MIN_RATE));
         }
     }
@@ -359,9 +399,13 @@ impl LimitState {
     /// A signal: the rate falls to [`BETA`] × what the store answered (a swamped store answers what it
     /// can, however much more is sent), and the in-flight limit by [`BETA`].
     fn decrease(&mut self, now: Instant, goodput: f64) {
+        self.recovery
+            .start_or_go_on(self.in_flight_limit, self.rate);
         self.in_flight_limit = (self.in_flight_limit * BETA).max(1.0);
+        self.recovery.after_in_flight = self.in_flight_limit;
         self.lowest_in_flight_limit = self.lowest_in_flight_limit.min(self.in_flight_limit());
         self.last_decrease = Some(now);
+        self.cubic_origin = Some(now);
         self.decreases += 1;
         if self.rate.is_none() && self.measured == 0.0 {
             // A signal before the send rate was ever measured (the first burst, while connections
@@ -375,6 +419,7 @@ impl LimitState {
         let sending = goodput.clamp(sending / MAX_CUT, sending).max(MIN_RATE);
         self.w_max = sending;
         self.rate = Some((sending * BETA).max(MIN_RATE));
+        self.recovery.after_rate = self.rate;
     }
 
     /// The store asked everyone to wait `wait` (bounded by [`MAX_PAUSE`]).
@@ -382,6 +427,63 @@ impl LimitState {
         let until = now + wait.min(MAX_PAUSE);
         if self.paused_until.is_none_or(|u| u < until) {
             self.paused_until = Some(until);
+        }
+    }
+}
+
+/// A run of signals with no growth between them, and where the limits go back to once it ends.
+#[derive(Debug, Clone, Copy, Default)]
+struct Recovery {
+    /// The in-flight limit before the run, and the answers per second of the store before it.
+    in_flight: f64,
+    rate: f64,
+    /// What the last decrease left: growth past [`GROWN`] × these ends the run.
+    after_in_flight: f64,
+    after_rate: Option<f64>,
+    /// Answers that were no throttle, per second, smoothed over buckets of [`MEASURE_BUCKET`]. Only
+    /// an answer closes a bucket, so an outage leaves what the store answered before it.
+    answered: f64,
+    bucket_start: Option<Instant>,
+    in_bucket: u64,
+}
+
+/// Growth past this share above what the last signal left ends a run of signals.
+const GROWN: f64 = 1.1;
+/// The weight of the past in [`Recovery::answered`], per bucket.
+const ANSWERED_SMOOTHING: f64 = 0.75;
+
+impl Recovery {
+    fn count_answer(&mut self, now: Instant) {
+        let start = *self.bucket_start.get_or_insert(now);
+        let elapsed = now.saturating_duration_since(start);
+        if elapsed >= MEASURE_BUCKET {
+            let rate = self.in_bucket as f64 / elapsed.as_secs_f64();
+            self.answered = if self.answered == 0.0 {
+                rate
+            } else {
+                self.answered * ANSWERED_SMOOTHING + rate * (1.0 - ANSWERED_SMOOTHING)
+            };
+            self.bucket_start = Some(now);
+            self.in_bucket = 0;
+        }
+        self.in_bucket += 1;
+    }
+
+    /// A signal, with the limits before its decrease: the first of a run marks where to come back
+    /// to; the next of the same run keeps the higher mark.
+    fn start_or_go_on(&mut self, in_flight: f64, rate: Option<f64>) {
+        let rate_grew = match (rate, self.after_rate) {
+            (Some(now), Some(after)) => now > GROWN * after,
+            _ => false,
+        };
+        let new_run =
+            self.after_in_flight == 0.0 || in_flight > GROWN * self.after_in_flight || rate_grew;
+        if new_run {
+            self.in_flight = in_flight;
+            self.rate = self.answered;
+        } else {
+            self.in_flight = self.in_flight.max(in_flight);
+            self.rate = self.rate.max(self.answered);
         }
     }
 }
@@ -509,12 +611,32 @@ mod tests {
         drive_with(capacity, 0.0, rtt, seconds, state)
     }
 
-    /// The same, with a share of requests throttled at random besides.
+    /// A store that throttles everything from `from` to `to` seconds, and then allows `then` requests
+    /// per second; the answers per second counted from `measure_from`.
+    struct Outage {
+        from: f64,
+        to: f64,
+        then: f64,
+        measure_from: f64,
+    }
+
     fn drive_with(
         capacity: f64,
         random: f64,
         rtt: Duration,
         seconds: f64,
+        state: &mut LimitState,
+    ) -> (f64, f64) {
+        drive_through(capacity, random, rtt, seconds, None, state)
+    }
+
+    /// The same, with a share of requests throttled at random besides.
+    fn drive_through(
+        capacity: f64,
+        random: f64,
+        rtt: Duration,
+        seconds: f64,
+        outage: Option<Outage>,
         state: &mut LimitState,
     ) -> (f64, f64) {
         // xorshift: the throttles at random, the same every run.
@@ -528,13 +650,19 @@ mod tests {
         let t0 = Instant::now();
         let step = Duration::from_micros(100);
         let mut now = t0;
-        let burst = capacity * 0.05;
-        let mut tokens = burst;
+        let mut tokens = capacity * 0.05;
         // (answered at, sent at, throttled), and the sends waiting for their slot.
         let mut out: std::collections::VecDeque<(Instant, Instant, bool)> = Default::default();
         let mut scheduled: std::collections::VecDeque<(Instant, Instant)> = Default::default();
         let (mut ok, mut throttled) = (0u64, 0u64);
+        let at = |t: f64| t0 + Duration::from_secs_f64(t);
+        let (down, then, measured_from) = match &outage {
+            Some(o) => ((at(o.from), at(o.to)), o.then, at(o.measure_from)),
+            None => ((t0, t0), capacity, t0),
+        };
         while now < t0 + Duration::from_secs_f64(seconds) {
+            let capacity = if now >= down.1 { then } else { capacity };
+            let burst = capacity * 0.05;
             tokens = (tokens + capacity * step.as_secs_f64()).min(burst);
             while out.front().is_some_and(|(done, _, _)| *done <= now) {
                 let (_, sent, thr) = out.pop_front().unwrap();
@@ -547,21 +675,63 @@ mod tests {
             }
             while scheduled.front().is_some_and(|(at, _)| *at <= now) {
                 let (_, asked) = scheduled.pop_front().unwrap();
-                let thr = tokens < 1.0 || next_unit() < random;
+                let down = now >= down.0 && now < down.1;
+                let thr = tokens < 1.0 || next_unit() < random || down;
+                let counted = u64::from(now >= measured_from);
                 if thr {
-                    throttled += 1;
+                    throttled += counted;
                 } else {
                     tokens -= 1.0;
-                    ok += 1;
+                    ok += counted;
                 }
                 out.push_back((now + rtt, asked, thr));
             }
             now += step;
         }
+        let measured_for = seconds - outage.map_or(0.0, |o| o.measure_from);
         (
-            ok as f64 / seconds,
+            ok as f64 / measured_for,
             throttled as f64 / (ok + throttled) as f64,
         )
+    }
+
+    #[test]
+    fn after_an_outage_the_limits_double_back_to_the_rate_before_it() {
+        // 5,500/s allowed; everything throttled for half a second from t = 10 s.
+        for rtt_ms in [5, 30] {
+            let mut state = LimitState::new(settings(1024));
+            let outage = Outage {
+                from: 10.0,
+                to: 10.5,
+                then: 5500.0,
+                measure_from: 13.0,
+            };
+            let rtt = Duration::from_millis(rtt_ms);
+            let (rate, share) = drive_through(5500.0, 0.0, rtt, 25.0, Some(outage), &mut state);
+            assert!(
+                rate > 0.85 * 5500.0,
+                "{rtt_ms} ms: {rate:.0}/s after the outage"
+            );
+            assert!(share < 0.02, "{rtt_ms} ms: {:.2}% throttled", share * 100.0);
+        }
+    }
+
+    #[test]
+    fn a_store_that_takes_less_after_an_outage_is_overshot_once_not_again_and_again() {
+        // 5,500/s, everything throttled for a second, then 1,000/s for good: the slow start toward
+        // the old rate is throttled once, and the next run starts from what the store answers then
+        // (the cubic climbs from there, slowly, as it does from any low rate).
+        let mut state = LimitState::new(settings(256));
+        let outage = Outage {
+            from: 10.0,
+            to: 11.0,
+            then: 1000.0,
+            measure_from: 28.0,
+        };
+        let rtt = Duration::from_millis(5);
+        let (rate, share) = drive_through(5500.0, 0.0, rtt, 40.0, Some(outage), &mut state);
+        assert!(rate > 0.8 * 1000.0, "{rate:.0}/s");
+        assert!(share < 0.02, "{:.2}% throttled", share * 100.0);
     }
 
     #[test]
