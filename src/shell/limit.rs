@@ -75,10 +75,8 @@ pub(crate) struct LimitState {
     next_slot: Option<Instant>,
     /// No request is sent before this (a `Retry-After`).
     paused_until: Option<Instant>,
-    bucket_start: Option<Instant>,
-    sent_in_bucket: u64,
-    /// The smoothed send rate, requests/s.
-    measured: f64,
+    /// The send rate, requests/s.
+    sent: RateMeter,
     pub(crate) throttles: u64,
     pub(crate) decreases: u64,
     /// The lowest the in-flight limit went.
@@ -207,9 +205,7 @@ impl LimitState {
             recovery: Recovery::default(),
             next_slot: None,
             paused_until: None,
-            bucket_start: None,
-            sent_in_bucket: 0,
-            measured: 0.0,
+            sent: RateMeter::default(),
             throttles: 0,
             decreases: 0,
             lowest_in_flight_limit: settings.ceiling.max(1),
@@ -256,32 +252,13 @@ impl LimitState {
     }
 
     fn count_send(&mut self, at: Instant) {
-        let start = *self.bucket_start.get_or_insert(at);
-        let elapsed = at.saturating_duration_since(start);
-        if elapsed >= MEASURE_BUCKET {
-            let rate = self.sent_in_bucket as f64 / elapsed.as_secs_f64();
-            self.measured = if self.measured == 0.0 {
-                rate
-            } else {
-                self.measured * MEASURE_SMOOTHING + rate * (1.0 - MEASURE_SMOOTHING)
-            };
-            self.bucket_start = Some(at);
-            self.sent_in_bucket = 0;
-        }
-        self.sent_in_bucket += 1;
+        self.sent.count(at, MEASURE_SMOOTHING);
     }
 
     /// The send rate measured lately, requests/s; before the first bucket is complete, what the
     /// current one shows (a scan throttled from its first burst).
     pub(crate) fn measured_rate(&self, now: Instant) -> f64 {
-        if self.measured > 0.0 {
-            return self.measured;
-        }
-        let elapsed = self
-            .bucket_start
-            .map_or(Duration::ZERO, |s| now.saturating_duration_since(s))
-            .max(Duration::from_millis(1));
-        self.sent_in_bucket as f64 / elapsed.as_secs_f64()
+        self.sent.rate(now)
     }
 
     /// The store answered a request that asked for its turn at `sent_at` (before any wait: a request
@@ -407,7 +384,7 @@ impl LimitState {
         self.last_decrease = Some(now);
         self.cubic_origin = Some(now);
         self.decreases += 1;
-        if self.rate.is_none() && self.measured == 0.0 {
+        if self.rate.is_none() && self.sent.smoothed == 0.0 {
             // A signal before the send rate was ever measured (the first burst, while connections
             // are still being opened): what was sent per second is not known yet, so only the
             // in-flight limit falls; the next signal sets the rate.
@@ -440,11 +417,49 @@ struct Recovery {
     /// What the last decrease left: growth past [`GROWN`] × these ends the run.
     after_in_flight: f64,
     after_rate: Option<f64>,
-    /// Answers that were no throttle, per second, smoothed over buckets of [`MEASURE_BUCKET`]. Only
-    /// an answer closes a bucket, so an outage leaves what the store answered before it.
-    answered: f64,
+    /// Answers that were no throttle, per second. Only an answer closes a bucket, so an outage leaves
+    /// what the store answered before it.
+    answered: RateMeter,
+}
+
+/// Events per second, counted in buckets of [`MEASURE_BUCKET`] and smoothed. A bucket closes with the
+/// first event past its end.
+#[derive(Debug, Clone, Copy, Default)]
+struct RateMeter {
+    smoothed: f64,
     bucket_start: Option<Instant>,
     in_bucket: u64,
+}
+
+impl RateMeter {
+    /// One event at `at`; `smoothing` is the weight of the past per bucket.
+    fn count(&mut self, at: Instant, smoothing: f64) {
+        let start = *self.bucket_start.get_or_insert(at);
+        let elapsed = at.saturating_duration_since(start);
+        if elapsed >= MEASURE_BUCKET {
+            let rate = self.in_bucket as f64 / elapsed.as_secs_f64();
+            self.smoothed = if self.smoothed == 0.0 {
+                rate
+            } else {
+                self.smoothed * smoothing + rate * (1.0 - smoothing)
+            };
+            self.bucket_start = Some(at);
+            self.in_bucket = 0;
+        }
+        self.in_bucket += 1;
+    }
+
+    /// The smoothed rate; before the first bucket is complete, what the current one shows.
+    fn rate(&self, now: Instant) -> f64 {
+        if self.smoothed > 0.0 {
+            return self.smoothed;
+        }
+        let elapsed = self
+            .bucket_start
+            .map_or(Duration::ZERO, |s| now.saturating_duration_since(s))
+            .max(Duration::from_millis(1));
+        self.in_bucket as f64 / elapsed.as_secs_f64()
+    }
 }
 
 /// Growth past this share above what the last signal left ends a run of signals.
@@ -454,19 +469,7 @@ const ANSWERED_SMOOTHING: f64 = 0.75;
 
 impl Recovery {
     fn count_answer(&mut self, now: Instant) {
-        let start = *self.bucket_start.get_or_insert(now);
-        let elapsed = now.saturating_duration_since(start);
-        if elapsed >= MEASURE_BUCKET {
-            let rate = self.in_bucket as f64 / elapsed.as_secs_f64();
-            self.answered = if self.answered == 0.0 {
-                rate
-            } else {
-                self.answered * ANSWERED_SMOOTHING + rate * (1.0 - ANSWERED_SMOOTHING)
-            };
-            self.bucket_start = Some(now);
-            self.in_bucket = 0;
-        }
-        self.in_bucket += 1;
+        self.answered.count(now, ANSWERED_SMOOTHING);
     }
 
     /// A signal, with the limits before its decrease: the first of a run marks where to come back
@@ -480,10 +483,10 @@ impl Recovery {
             self.after_in_flight == 0.0 || in_flight > GROWN * self.after_in_flight || rate_grew;
         if new_run {
             self.in_flight = in_flight;
-            self.rate = self.answered;
+            self.rate = self.answered.smoothed;
         } else {
             self.in_flight = self.in_flight.max(in_flight);
-            self.rate = self.rate.max(self.answered);
+            self.rate = self.rate.max(self.answered.smoothed);
         }
     }
 }
