@@ -8,6 +8,7 @@ pub mod http_date;
 pub mod list;
 pub mod metadata;
 pub mod output;
+pub mod ranges;
 pub mod redact;
 pub mod request;
 pub mod resolve;
