@@ -51,19 +51,28 @@ fn alive(pid: &str) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
 }
 
-/// Stops the Garage that tests/servers/garage-up.sh started in `dir`, waits `down`, and starts it
-/// again on the same data and configuration (its PID file updated for stop.sh).
+/// Stops the Garage that tests/servers/garage-up.sh started in `dir` (TERM, then KILL), waits `down`,
+/// and starts it again on the same data and configuration (its PID file updated for stop.sh).
 fn restart_garage(dir: &Path, port: u16, down: Duration) {
     let pid_file = dir.join("garage.pid");
     let pid = std::fs::read_to_string(&pid_file)
         .unwrap()
         .trim()
         .to_owned();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
+    let signal = |name: &str| {
+        // It may have exited meanwhile: the outcome is checked by `alive`.
+        let _ = Command::new("kill").args([name, &pid]).status();
+    };
+    signal("-TERM");
+    // On TERM, garage serves its open connections until they close, and a scan keeps its own busy:
+    // a second later it is killed, as a node that crashes.
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while alive(&pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if alive(&pid) {
+        signal("-KILL");
+    }
     wait_until("garage stops", 30, || !alive(&pid));
     std::thread::sleep(down);
     // As garage-up.sh starts it: in the background, outliving this test (stop.sh stops it).
