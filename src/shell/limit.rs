@@ -24,6 +24,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::lock;
+use super::rate_meter::RateMeter;
+use super::throttle_window::{Background, Window, SIGNAL_FEWEST, WINDOW_SHORTEST};
 
 /// The share of the rate and of the in-flight limit kept after a throttle.
 pub(crate) const BETA: f64 = 0.7;
@@ -33,8 +35,7 @@ pub(crate) const BETA: f64 = 0.7;
 const CUBIC_PERIOD: f64 = 4.0;
 /// The lowest rate the adaptation goes to: the store is still asked, slowly, whether it is back.
 const MIN_RATE: f64 = 1.0;
-/// The send rate is measured over buckets of this length, smoothed.
-const MEASURE_BUCKET: Duration = Duration::from_millis(100);
+/// The weight of the past in the send rate, per bucket of its meter.
 const MEASURE_SMOOTHING: f64 = 0.5;
 /// How far behind the present a request may be given its slot: a small burst after a quiet moment.
 const BURST: Duration = Duration::from_millis(20);
@@ -98,99 +99,10 @@ struct Signal {
     in_flight_limit: f64,
 }
 
-/// The answers since the last look: a throttle signal is a share of answers throttled that stands
-/// out from what the store throttles anyway.
-#[derive(Debug, Clone, Default)]
-struct Window {
-    start: Option<Instant>,
-    answers: u64,
-    throttled: u64,
-}
-
-/// A window is complete with this many answers over at least this long (so that what it shows per
-/// second means something), or after the longest time with a few.
-const WINDOW_ANSWERS: u64 = 50;
-const WINDOW_SHORTEST: Duration = Duration::from_millis(50);
-const WINDOW_LONGEST: Duration = Duration::from_secs(1);
-const WINDOW_FEWEST: u64 = 5;
-/// Or at once, when this many answers, most of them, are throttles: a store swamped by a burst.
-const WINDOW_SWAMPED: u64 = 20;
-/// A share throttled above the background by this much, and by three standard deviations of the
-/// background's own spread, is a signal.
-const SIGNAL_MARGIN: f64 = 0.02;
 /// A decrease that leaves at least this share of the signal's throttles, and this share of its
 /// answered requests per second, cured nothing (it cut the rate by 1 - BETA).
 const UNCURED: f64 = 0.5;
 const GOODPUT_KEPT: f64 = 1.0 - (1.0 - BETA) / 2.0;
-/// The window after a decrease, which judges it, is longer: a signal is a high draw, and the
-/// window after it must show the store's own share, not chance.
-const JUDGING_ANSWERS: u64 = 500;
-const JUDGING_SHORTEST: Duration = Duration::from_millis(200);
-const JUDGING_LONGEST: Duration = Duration::from_secs(2);
-const JUDGING_FEWEST: u64 = 20;
-/// Fewer throttled answers than this in a window are no signal, whatever their share.
-const SIGNAL_FEWEST: u64 = 3;
-
-impl Window {
-    fn is_complete(&self, elapsed: Duration, judging: bool) -> bool {
-        let (answers, shortest, longest, fewest) = if judging {
-            (
-                JUDGING_ANSWERS,
-                JUDGING_SHORTEST,
-                JUDGING_LONGEST,
-                JUDGING_FEWEST,
-            )
-        } else {
-            (
-                WINDOW_ANSWERS,
-                WINDOW_SHORTEST,
-                WINDOW_LONGEST,
-                WINDOW_FEWEST,
-            )
-        };
-        (self.answers >= answers && elapsed >= shortest)
-            || (elapsed >= longest && self.answers >= fewest)
-            || (self.throttled >= WINDOW_SWAMPED && self.throttled * 2 >= self.answers)
-    }
-
-    fn share(&self) -> f64 {
-        self.throttled as f64 / self.answers.max(1) as f64
-    }
-
-    /// Requests answered without a throttle, per second.
-    fn goodput(&self, elapsed: Duration) -> f64 {
-        (self.answers - self.throttled) as f64 / elapsed.as_secs_f64().max(1e-3)
-    }
-}
-
-/// The share of answers a store throttles while it is not overloaded (random `503`s of a store in
-/// trouble, which no rate cures). It rises only on proof (a decrease that cured nothing), and falls
-/// with the windows that show less, so a rate creeping over what the store allows is still caught.
-#[derive(Debug, Clone, Default)]
-struct Background {
-    share: f64,
-}
-
-impl Background {
-    const SMOOTHING: f64 = 0.8;
-
-    fn threshold(&self, answers: u64) -> f64 {
-        let p = self.share;
-        let spread = (p * (1.0 - p) / answers.max(1) as f64).sqrt();
-        p + SIGNAL_MARGIN + 3.0 * spread
-    }
-
-    /// What the store throttles whatever the rate is at least `share`.
-    fn settle_at(&mut self, share: f64) {
-        self.share = self.share.max(share);
-    }
-
-    fn learn(&mut self, share: f64) {
-        if share < self.share {
-            self.share = self.share * Self::SMOOTHING + share * (1.0 - Self::SMOOTHING);
-        }
-    }
-}
 
 impl LimitState {
     pub(crate) fn new(settings: LimitSettings) -> LimitState {
@@ -420,46 +332,6 @@ struct Recovery {
     /// Answers that were no throttle, per second. Only an answer closes a bucket, so an outage leaves
     /// what the store answered before it.
     answered: RateMeter,
-}
-
-/// Events per second, counted in buckets of [`MEASURE_BUCKET`] and smoothed. A bucket closes with the
-/// first event past its end.
-#[derive(Debug, Clone, Copy, Default)]
-struct RateMeter {
-    smoothed: f64,
-    bucket_start: Option<Instant>,
-    in_bucket: u64,
-}
-
-impl RateMeter {
-    /// One event at `at`; `smoothing` is the weight of the past per bucket.
-    fn count(&mut self, at: Instant, smoothing: f64) {
-        let start = *self.bucket_start.get_or_insert(at);
-        let elapsed = at.saturating_duration_since(start);
-        if elapsed >= MEASURE_BUCKET {
-            let rate = self.in_bucket as f64 / elapsed.as_secs_f64();
-            self.smoothed = if self.smoothed == 0.0 {
-                rate
-            } else {
-                self.smoothed * smoothing + rate * (1.0 - smoothing)
-            };
-            self.bucket_start = Some(at);
-            self.in_bucket = 0;
-        }
-        self.in_bucket += 1;
-    }
-
-    /// The smoothed rate; before the first bucket is complete, what the current one shows.
-    fn rate(&self, now: Instant) -> f64 {
-        if self.smoothed > 0.0 {
-            return self.smoothed;
-        }
-        let elapsed = self
-            .bucket_start
-            .map_or(Duration::ZERO, |s| now.saturating_duration_since(s))
-            .max(Duration::from_millis(1));
-        self.in_bucket as f64 / elapsed.as_secs_f64()
-    }
 }
 
 /// Growth past this share above what the last signal left ends a run of signals.

@@ -18,12 +18,14 @@ pub(crate) mod pacing;
 pub(crate) mod park_delay;
 pub(crate) mod pool;
 pub mod progress;
+pub(crate) mod rate_meter;
 pub mod retry;
 pub(crate) mod s3_client;
 pub mod scan;
 pub(crate) mod scheduler;
 pub mod signals;
 pub(crate) mod terminal;
+pub(crate) mod throttle_window;
 pub mod tls;
 
 /// Locks a mutex of the shell. Nothing panics while holding one (pushes, pops, counters), so a
