@@ -24,8 +24,9 @@ What it does, in one run (every server on 127.0.0.1, ports below 32768, stopped 
 --tools keeps only the named rows of the Garage table; --baseline adds a row `s3meta-baseline` that runs
 another s3meta binary (an earlier build) in the same interleaved runs: before/after side by side.
 Figures: wall s, HEAD/s (objects / wall), client CPU µs per HEAD ((user+sys) / objects), peak RSS, and
-each tool's ratios to s3meta, medians of R runs. Every output is compared (sorted) with the expected
-listing; a mismatch is printed as NO and makes the exit status 1. With --svg DIR (default docs/), the Garage
+each tool's ratios to s3meta, medians of R runs. Every output of the peer tables is compared (sorted) with
+the expected listing; a mismatch is printed as NO and makes the exit status 1 (the deep phase writes to
+/dev/null and checks exit codes only). With --svg DIR (default docs/), the Garage
 and simulator tables and the concurrency curve are also drawn there as SVG charts (peers-garage.svg,
 peers-sim.svg, concurrency.svg), which the README shows.
 

@@ -64,7 +64,8 @@ pub(crate) struct LimitState {
     in_flight_limit: f64,
     /// `None`: no rate is imposed by the adaptation (yet).
     rate: Option<f64>,
-    /// The rate at the last decrease, and when it was.
+    /// The rate the cubic grows back to: the rate at the last decrease, or a recovery's mark once it
+    /// ends. And when the last decrease was.
     w_max: f64,
     last_decrease: Option<Instant>,
     /// Where the cubic starts: the last decrease, or the end of a recovery.

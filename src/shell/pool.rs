@@ -50,8 +50,9 @@ type Handover = oneshot::Sender<Result<Sender, Error>>;
 
 /// hyper parses a response's headers into an array on the stack when it keeps its default limit
 /// (100), and into two vectors allocated for each response with any other. So connections start
-/// narrow, and the first response with more headers is sent again on a wide connection, the kind every
-/// connection opened after it is.
+/// narrow, and the first response a narrow connection refuses as too large (hyper says so for more
+/// headers as for more bytes) is sent again on a wide connection, the kind every connection opened
+/// after it is.
 const NARROW_MAX_HEADERS: usize = 100;
 
 /// An open connection, and whether it takes more headers than [`NARROW_MAX_HEADERS`].
@@ -163,8 +164,8 @@ impl ConnectionPool {
 
     /// Sends a request built by the core, byte for byte (`make` builds it; its strings move into
     /// hyper). A request that a reused connection could not take (the server closed it meanwhile) goes
-    /// again on another, and one whose answer had more headers than a narrow connection takes goes
-    /// again, built anew, on a wide one; one that was sent and failed otherwise is the caller's to retry.
+    /// again on another, and one whose answer a narrow connection refused as too large goes again,
+    /// built anew, on a wide one; one that was sent and failed otherwise is the caller's to retry.
     pub(crate) async fn send(
         &self,
         op: Operation,
