@@ -264,13 +264,15 @@ fn the_limit_falls_under_throttling_and_rises_after_it() {
     assert_eq!(got.code, 0, "{}", got.stderr);
     let lowest = summary_count(&got.stderr, "head_limit_lowest");
     let last = summary_count(&got.stderr, "head_limit");
+    // At least one cut to 0.7 × 256. How many more depends on how many fresh answers the outage gets
+    // once the retry budget is spent (a trickle), so the test asks only for a fall and a rise.
     assert!(
-        lowest <= 128,
+        lowest <= 179,
         "the limit fell only to {lowest}: {}",
         got.stderr
     );
     assert!(
-        last >= 2 * lowest,
+        last > lowest,
         "the limit did not rise again: {last} after {lowest}"
     );
 }
