@@ -140,13 +140,7 @@ fn a_garage_restarted_in_the_middle_of_a_scan_is_ridden_out_exactly() {
     // Still running once garage is back: the scan spanned the whole time it was down.
     let spanned = child.try_wait().unwrap().is_none();
     let status = child.wait().unwrap();
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let err = common::stderr_of(&mut child);
     let stdout = reader.join().unwrap();
     assert_eq!(status.code(), Some(0), "{err}");
     // Requests that found no connection either failed and were retried, or waited in the pool for one

@@ -133,15 +133,7 @@ fn wait_for(mut child: Child, secs: u64) -> (i32, String) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
         if let Some(status) = child.try_wait().unwrap() {
-            let mut err = String::new();
-            use std::io::Read;
-            child
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut err)
-                .unwrap();
-            return (status.code().unwrap_or(-1), err);
+            return (status.code().unwrap_or(-1), common::stderr_of(&mut child));
         }
         assert!(Instant::now() < deadline, "the scan did not end");
         std::thread::sleep(Duration::from_millis(5));

@@ -346,10 +346,10 @@ impl PoolInner {
 
     async fn connect(&self) -> Result<Sender, Error> {
         let stream = self.connector.connect().await?;
-        let wide = match &self.wide_builder {
-            Some(builder) if self.wide.load(Ordering::Relaxed) => Some(builder),
-            _ => None,
-        };
+        let wide = self
+            .wide_builder
+            .as_ref()
+            .filter(|_| self.wide.load(Ordering::Relaxed));
         let (sender, connection) = wide
             .unwrap_or(&self.builder)
             .handshake(TokioIo::new(stream))

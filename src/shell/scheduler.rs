@@ -197,8 +197,8 @@ pub(crate) async fn run_pipeline<S: PageSource, L: Lookup, F: Future<Output = Si
         }
         {
             let mut state = lock(&board.state);
-            // Places are for records finished out of order; listed objects wait in `pending`, and the
-            // board holds at most one round of HEADs (else the window fills with listed objects).
+            // The board holds at most one round of HEADs, so the window's other places go to records
+            // finished out of order; listed objects wait in `pending` (else they fill the window).
             while emitter.len() < limits.window_places && state.todo.len() < ceiling {
                 let Some(entry) = pending.pop_front() else {
                     break;

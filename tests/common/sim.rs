@@ -1,6 +1,6 @@
 //! `s3meta sim` as a process of its own, for the tests that scan it.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 /// A running `s3meta sim`, killed when dropped.
@@ -22,13 +22,7 @@ impl Sim {
         let pid = self.child.id().to_string();
         let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         assert!(killed.success());
-        let mut err = String::new();
-        self.child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut err)
-            .unwrap();
+        let err = super::stderr_of(&mut self.child);
         let _ = self.child.wait();
         err
     }
