@@ -5,6 +5,8 @@
 //! arithmetic here is on code points: every key it makes is valid UTF-8 (a `start-after` a server
 //! takes) and sorts where the bytes say.
 
+use super::list::ListEntry;
+
 /// The keys after `start_after` (none: from the first) up to and including `last` (none: to the end
 /// of the bucket), as a LIST started with `start-after` returns them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +50,34 @@ impl KeyRange {
     }
 }
 
+/// Where one range of a listing ends and the next begins: the key the next range was started after,
+/// and the text of the first entry a LIST started there returned (as the server sent it).
+///
+/// An entry of the range before belongs to it while it comes before that first entry: the server
+/// put every key up to `key` before it, whatever the entry's readings say (a key with `%` or `+` in
+/// a page that says `EncodingType=url` has two, see [`crate::core::list`]). Without the first entry
+/// (the range was found empty after `key`), or should it vanish, the readings decide.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Boundary {
+    pub key: Vec<u8>,
+    pub first_after: Option<Vec<u8>>,
+}
+
+impl Boundary {
+    /// Whether a listed entry belongs before the boundary (at most `key`).
+    pub fn admits(&self, entry: &ListEntry) -> bool {
+        if self.first_after.as_deref() == Some(entry.as_sent()) {
+            return false;
+        }
+        // Any reading at most `key` may be the one the server sorted by.
+        entry.key <= self.key
+            || entry
+                .other_reading
+                .as_deref()
+                .is_some_and(|other| other <= self.key.as_slice())
+    }
+}
+
 /// The code point after the last one of each UTF-8 length (1 to 4 bytes).
 const LENGTH_CLASS_ENDS: [u32; 4] = [0x80, 0x800, 0x1_0000, 0x11_0000];
 const SURROGATES: std::ops::RangeInclusive<u32> = 0xD800..=0xDFFF;
@@ -59,6 +89,50 @@ const SURROGATES: std::ops::RangeInclusive<u32> = 0xD800..=0xDFFF;
 /// rest of ASCII after an ASCII character): keys are mostly short characters, and a probe finds what
 /// lies beyond.
 pub fn key_between(after: &[u8], before: Option<&[u8]>) -> Option<Vec<u8>> {
+    key_between_within(after, before, &Alphabet::default())
+}
+
+/// The code points keys have been seen to hold at each position (the first [`ALPHABET_PLACES`]):
+/// the lowest and the highest.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Alphabet {
+    places: Vec<(u32, u32)>,
+}
+
+/// Positions an [`Alphabet`] keeps.
+pub const ALPHABET_PLACES: usize = 64;
+
+impl Alphabet {
+    /// Takes in the characters of `key` (nothing if it is not UTF-8).
+    pub fn learn(&mut self, key: &[u8]) {
+        let Ok(key) = std::str::from_utf8(key) else {
+            return;
+        };
+        for (i, c) in key.chars().take(ALPHABET_PLACES).enumerate() {
+            let c = u32::from(c);
+            match self.places.get_mut(i) {
+                Some((lo, hi)) => {
+                    *lo = (*lo).min(c);
+                    *hi = (*hi).max(c);
+                }
+                None => self.places.push((c, c)),
+            }
+        }
+    }
+
+    fn at(&self, i: usize) -> Option<(u32, u32)> {
+        self.places.get(i).copied()
+    }
+}
+
+/// [`key_between`], but where nothing bounds the key at a position, the middle is taken within the
+/// characters `alphabet` saw there (a bucket of `obj0042`-like keys is split between digits, not in
+/// the empty space past `9`), and a position where `after` is already at the top is stepped past.
+pub fn key_between_within(
+    after: &[u8],
+    before: Option<&[u8]>,
+    alphabet: &Alphabet,
+) -> Option<Vec<u8>> {
     let a: Vec<u32> = std::str::from_utf8(after)
         .ok()?
         .chars()
@@ -87,8 +161,15 @@ pub fn key_between(after: &[u8], before: Option<&[u8]>) -> Option<Vec<u8>> {
             (Some(b), true) => Some(*b.get(i)?),
             _ => None,
         };
-        let low = ca.map_or(-1, i64::from);
-        let high = cb.map_or_else(|| open_end(ca.unwrap_or(0)), i64::from);
+        let mut low = ca.map_or(-1, i64::from);
+        let high = match (cb, alphabet.at(i)) {
+            (Some(cb), _) => i64::from(cb),
+            (None, Some((lo, hi))) => {
+                low = low.max(i64::from(lo) - 1);
+                i64::from(hi) + 1
+            }
+            (None, None) => open_end(ca.unwrap_or(0)),
+        };
         if let Some(m) = code_point_between(low, high) {
             out.push(m);
             break;
@@ -118,6 +199,54 @@ pub fn key_between(after: &[u8], before: Option<&[u8]>) -> Option<Vec<u8>> {
     }
     let key = out.into_bytes();
     (key.len() <= MAX_KEY_BYTES).then_some(key)
+}
+
+/// For each prefix of `key` (longest last): the key one code point past it at its last character,
+/// which sorts after every key that starts with that prefix. A LIST after each, farthest first,
+/// finds where a bucket's keys end in as many round trips as the key has characters, and they can
+/// all go at once. `None` for bytes that are not UTF-8.
+pub fn keys_past_prefixes(key: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let key = std::str::from_utf8(key).ok()?;
+    let mut out = Vec::new();
+    for (i, c) in key.char_indices() {
+        let next = (u32::from(c) + 1..=0x10_FFFF).find_map(char::from_u32);
+        if let Some(next) = next {
+            let mut k = key.as_bytes()[..i].to_vec();
+            let mut buf = [0; 4];
+            k.extend_from_slice(next.encode_utf8(&mut buf).as_bytes());
+            out.push(k);
+        }
+    }
+    Some(out)
+}
+
+/// How many times the stretch of key space from `first` to `last` (a page's first and last keys)
+/// fits between `last` and `end`: about how many more such pages lie before `end`, if the keys go on
+/// as densely. Keys are read as fractions past what `first` and `end` share, each position in the
+/// base of the characters `alphabet` saw there (digits in base 10). Infinite when the page spans
+/// nothing.
+pub fn pages_to(first: &[u8], last: &[u8], end: &[u8], alphabet: &Alphabet) -> f64 {
+    let chars =
+        |k: &[u8]| -> Vec<u32> { String::from_utf8_lossy(k).chars().map(u32::from).collect() };
+    let (first, last, end) = (chars(first), chars(last), chars(end));
+    let shared = first.iter().zip(&end).take_while(|(a, b)| a == b).count();
+    let at = |k: &[u32]| {
+        let (mut value, mut scale) = (0.0, 1.0);
+        for (i, &c) in k.iter().enumerate().skip(shared).take(12) {
+            let (lo, hi) = alphabet.at(i).unwrap_or((0, 0x10_FFFF));
+            // One more place than the alphabet holds: past its top.
+            let base = f64::from(hi.saturating_sub(lo)) + 2.0;
+            let digit = f64::from(c.clamp(lo, hi + 1) - lo);
+            scale /= base;
+            value += digit * scale;
+        }
+        value
+    };
+    let span = at(&last) - at(&first);
+    if span <= 0.0 {
+        return f64::INFINITY;
+    }
+    (at(&end) - at(&last)) / span
 }
 
 /// Where the middle is taken towards an open end, after the character `c`: the end of its length class.
@@ -271,5 +400,82 @@ mod tests {
         assert_eq!(r.split_at(b"m"), None);
         assert_eq!(r.split_at(b"a"), None);
         assert!(KeyRange::all().contains(b""));
+    }
+
+    fn entry(key: &str, other: Option<&str>, reading: crate::core::list::KeyReading) -> ListEntry {
+        ListEntry {
+            key: key.as_bytes().to_vec(),
+            other_reading: other.map(|o| o.as_bytes().to_vec()),
+            reading,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_boundary_admits_what_comes_before_the_first_entry_after_it() {
+        use crate::core::list::KeyReading::{AsSent, Decoded, Plain};
+        let open = Boundary {
+            key: b"m".to_vec(),
+            first_after: None,
+        };
+        assert!(open.admits(&entry("l", None, Plain)) && open.admits(&entry("m", None, Plain)));
+        assert!(!open.admits(&entry("m0", None, Plain)));
+        // Readings on both sides of the key: either may be the key.
+        assert!(open.admits(&entry("n", Some("l"), AsSent)));
+        // The first entry listed after the key is not admitted, whatever its readings.
+        let known = Boundary {
+            key: b"a+b".to_vec(),
+            first_after: Some(b"a%2Bc".to_vec()),
+        };
+        assert!(!known.admits(&entry("a+c", Some("a%2Bc"), Decoded)));
+        assert!(known.admits(&entry("a b", Some("a+b"), Decoded)));
+    }
+
+    #[test]
+    fn keys_past_each_prefix_of_a_key_sort_after_everything_under_it() {
+        let past = keys_past_prefixes("ob\u{d7ff}9".as_bytes()).unwrap();
+        let past: Vec<String> = past
+            .into_iter()
+            .map(|k| String::from_utf8(k).unwrap())
+            .collect();
+        assert_eq!(past, ["p", "oc", "ob\u{e000}", "ob\u{d7ff}:"]);
+        assert_eq!(
+            keys_past_prefixes("\u{10ffff}a".as_bytes()).unwrap(),
+            [b"\xf4\x8f\xbf\xbfb".to_vec()]
+        );
+        assert_eq!(keys_past_prefixes(b"\xff"), None);
+    }
+
+    #[test]
+    fn pages_to_an_end_are_counted_in_key_space() {
+        let mut digits = Alphabet::default();
+        digits.learn(b"obj00000000");
+        digits.learn(b"obj99999999");
+        let n = pages_to(b"obj00000000", b"obj00000999", b"obj00010000", &digits);
+        assert!((8.0..12.0).contains(&n), "{n}");
+        let none = Alphabet::default();
+        assert!(pages_to(b"a", b"a", b"b", &none).is_infinite());
+        assert!(pages_to(b"k1", b"k2", b"k2\0", &none) < 0.01);
+    }
+
+    #[test]
+    fn the_middle_is_taken_within_the_characters_keys_have() {
+        let mut digits = Alphabet::default();
+        digits.learn(b"obj00000000");
+        digits.learn(b"obj19999999");
+        let within = |a: &str, b: Option<&str>| {
+            key_between_within(a.as_bytes(), b.map(str::as_bytes), &digits)
+                .map(|k| String::from_utf8(k).unwrap())
+        };
+        assert_eq!(
+            within("obj00001499", Some("obj00002")).as_deref(),
+            Some("obj000017")
+        );
+        assert_eq!(within("obj0", None).as_deref(), Some("obj1"));
+        let m = within("obj00001999", Some("obj00002")).unwrap();
+        assert!(m.as_str() > "obj00001999" && m.as_str() < "obj00002", "{m}");
+        // Where the alphabet leaves no room, the key still lies strictly between.
+        let m = within("obj99999999", None).unwrap();
+        assert!(m.as_str() > "obj99999999", "{m}");
     }
 }
