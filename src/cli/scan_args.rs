@@ -47,6 +47,9 @@ OPTIONS:
         --no-verify-ssl        do not check the server's certificate (a warning says so on every run)
     -j, --concurrency N        HEAD requests in flight at most; the limit adapts below it to the store's
                                throttling (503 SlowDown, 429) [default: 256]
+        --list-concurrency M   LIST streams at once, each over a range of the key space (split as the
+                               listing goes); 1 is one plain paginator. The output is the same bytes
+                               whatever M [default: auto, up to 16 while the HEADs wait for keys]
         --max-rps R            never send more than R requests per second (AWS: 5500 HEADs per prefix)
         --no-adapt             keep -j requests in flight whatever the store says (retries still back off)
         --format FORMAT        jsonl | text | csv [default: jsonl]
@@ -116,6 +119,7 @@ struct Args {
     no_sign_request: bool,
     addressing: Option<Addressing>,
     concurrency: Option<usize>,
+    list_concurrency: Option<usize>,
     format: Option<Format>,
     output: Option<PathBuf>,
     all: bool,
@@ -187,6 +191,13 @@ pub(crate) fn parse_scan(args: &[String], env: &dyn Environment) -> Result<Parse
             }
             "-j" | "--concurrency" => {
                 a.concurrency = Some(number(flag, &value("a number")?, 1, 100_000)?)
+            }
+            "--list-concurrency" => {
+                let v = value("a number or auto")?;
+                a.list_concurrency = match v.as_str() {
+                    "auto" => None,
+                    _ => Some(number(flag, &v, 1, 1024)?),
+                };
             }
             "--format" => {
                 let v = value("jsonl, text or csv")?;
@@ -419,6 +430,7 @@ fn resolve(a: Args, env: &dyn Environment) -> Result<ScanCommand, UsageError> {
     config.start_after = a.start_after.map(String::into_bytes);
     config.region = region;
     config.concurrency = a.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
+    config.list_concurrency = a.list_concurrency;
     config.max_keys = a.max_keys.unwrap_or(DEFAULT_MAX_KEYS);
     config.timeout = a.timeout.unwrap_or(DEFAULT_TIMEOUT);
     let defaults = RetryPolicy::default();

@@ -68,6 +68,9 @@ pub enum ListingError {
     NoProgress { pages: u64 },
     /// The first page starts at or before the `--start-after` key: the server ignored it.
     BeforeStartAfter { first: Vec<u8> },
+    /// A listing split into ranges met a page out of order, or a key before its `start-after`: its
+    /// ranges do not hold what their keys say.
+    UnorderedInRange,
     /// A page whose keys do not come after the previous page's last key.
     WentBackwards {
         page: u64,
@@ -399,6 +402,9 @@ impl fmt::Display for Error {
                     f,
                     "ListObjectsV2 answered from {}, which is not after --start-after: the server ignored start-after",
                     quoted_key(first)
+                ),
+                ListingError::UnorderedInRange => f.write_str(
+                    "ListObjectsV2 listed out of order, or before the start-after key, in a listing split into key ranges: the ranges cannot be trusted (run with --list-concurrency 1)",
                 ),
                 ListingError::WentBackwards { page, previous, first } => write!(
                     f,

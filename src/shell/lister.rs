@@ -1,5 +1,6 @@
-//! The lister: ListObjectsV2 pages one after another, each checked against the ones before it, into a
-//! bounded channel (so listing runs ahead of the HEADs by a few pages, never more).
+//! What listing is made of: where pages come from ([`PageSource`]), what to list, what the listing
+//! tells the scheduler, and the check of each page against the ones before it in its stream
+//! ([`PageChecker`]); [`super::listing`] runs the streams.
 //!
 //! S3 lists in UTF-8 byte order, and that is what catches a server whose continuation tokens cycle
 //! (A, B, A, B…): the repeated page starts before the previous page's last key. Where keys cannot tell
@@ -10,17 +11,12 @@
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
-
-use tokio::sync::mpsc;
 
 use super::error::{Error, ListingError};
 use super::retry::SmallRng;
 use super::s3_client::S3Client;
-use crate::core::list::{
-    listed_in_order, resolve_linked_readings, EntryProblem, KeyReading, ListEntry, ListPage,
-    PageNames,
-};
+use crate::core::list::{listed_in_order, EntryProblem, KeyReading, ListEntry, ListPage};
+use crate::core::ranges::Boundary;
 use crate::core::request::ListParams;
 
 /// Where pages come from: the S3 client, or pages made up by a test.
@@ -47,16 +43,22 @@ impl PageSource for S3Client {
 pub(crate) struct ListRequest {
     pub prefix: Vec<u8>,
     pub start_after: Option<Vec<u8>>,
+    /// Where the listing stops (a shard's end); `None`: at the end of the bucket.
+    pub end: Option<Boundary>,
     pub max_keys: u32,
 }
 
-/// What the lister tells the scheduler.
+/// What the listing tells the scheduler.
 #[derive(Debug)]
 pub(crate) enum ListerMessage {
     /// The entries of one page, in the listing's order.
     Page(Vec<ListEntry>),
+    /// The pages that follow are the next range's (the key space was split).
+    NextRange,
     /// The store lists out of order (said once).
     Unordered,
+    /// The store does not take `start-after` as a split needs: one stream lists on (said once).
+    OneStream,
     /// The listing cannot go on; everything sent before it stands.
     Fatal(Error),
 }
@@ -108,11 +110,16 @@ impl PageChecker {
             last_is_start_after: start_after.is_some(),
             unordered: false,
             had_keys: false,
-            recent: VecDeque::with_capacity(RECENT_TOKENS),
-            recent_set: HashSet::with_capacity(RECENT_TOKENS),
+            recent: VecDeque::new(),
+            recent_set: HashSet::new(),
             keyless: HashSet::new(),
             all: HashSet::new(),
         }
+    }
+
+    /// Pages checked so far.
+    pub(crate) fn pages(&self) -> u64 {
+        self.pages
     }
 
     /// The last entry seen before the next page (or the start-after key).
@@ -225,65 +232,6 @@ impl PageChecker {
         }
         if self.unordered {
             self.all.insert(h);
-        }
-    }
-}
-
-/// Lists everything `request` asks for into `tx`, page after page, until the listing ends, fails, or
-/// the receiver is gone.
-pub(crate) async fn run_lister<S: PageSource>(
-    source: Arc<S>,
-    request: ListRequest,
-    tx: mpsc::Sender<ListerMessage>,
-) {
-    let mut rng = SmallRng::from_clock();
-    let mut checker = PageChecker::new(request.start_after.as_deref());
-    let mut token: Option<String> = None;
-    // The names of the page before, for keys whose reading meets one of them across the boundary.
-    let mut previous_names = PageNames::default();
-    loop {
-        let params = ListParams {
-            prefix: &request.prefix,
-            continuation_token: token.as_deref(),
-            // Never together with a continuation token: the token already knows where it is.
-            start_after: if token.is_none() {
-                request.start_after.as_deref()
-            } else {
-                None
-            },
-            max_keys: request.max_keys,
-        };
-        let mut page = match source.fetch_page(&params, &mut rng).await {
-            Ok(page) => page,
-            Err(e) => {
-                let _ = tx.send(ListerMessage::Fatal(e)).await;
-                return;
-            }
-        };
-        resolve_linked_readings(&mut page.contents, &previous_names, checker.last());
-        previous_names = PageNames::of(&page.contents);
-        let newly_unordered = match checker.check_entries(&page) {
-            Ok(u) => u,
-            Err(e) => {
-                let _ = tx.send(ListerMessage::Fatal(e)).await;
-                return;
-            }
-        };
-        let next = checker.next_token(&page, token.as_deref());
-        if newly_unordered && tx.send(ListerMessage::Unordered).await.is_err() {
-            return;
-        }
-        // The page's entries are good even if what follows it is not.
-        if tx.send(ListerMessage::Page(page.contents)).await.is_err() {
-            return; // the scheduler stopped
-        }
-        match next {
-            Ok(Some(t)) => token = Some(t),
-            Ok(None) => return,
-            Err(e) => {
-                let _ = tx.send(ListerMessage::Fatal(e)).await;
-                return;
-            }
         }
     }
 }

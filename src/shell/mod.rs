@@ -12,6 +12,7 @@ pub(crate) mod emitter;
 pub mod error;
 pub mod limit;
 pub(crate) mod lister;
+pub(crate) mod listing;
 pub(crate) mod lookup;
 pub mod output;
 pub(crate) mod pacing;

@@ -25,12 +25,13 @@ pub struct PacingSnapshot {
 }
 
 impl Pacing {
-    /// `heads`: the HEAD limit's settings; LISTs go one at a time, paced by the same rule and cap.
-    pub(crate) fn new(heads: LimitSettings, policy: RetryPolicy) -> Pacing {
+    /// `heads`: the HEAD limit's settings; LISTs go `listers` at a time at most, paced by the same
+    /// rule and cap.
+    pub(crate) fn new(heads: LimitSettings, listers: usize, policy: RetryPolicy) -> Pacing {
         Pacing {
             heads: AdaptiveLimit::new(heads),
             lists: AdaptiveLimit::new(LimitSettings {
-                ceiling: 1,
+                ceiling: listers.max(1),
                 ..heads
             }),
             budget: RetryBudget::default(),
@@ -56,6 +57,11 @@ impl Pacing {
     /// HEADs allowed in flight now.
     pub(crate) fn head_limit(&self) -> usize {
         self.heads.in_flight_limit()
+    }
+
+    /// LISTs allowed in flight now.
+    pub(crate) fn list_limit(&self) -> usize {
+        self.lists.in_flight_limit()
     }
 
     pub(crate) fn snapshot(&self) -> PacingSnapshot {

@@ -13,6 +13,8 @@ use crate::core::checkpoint::WrittenCounts;
 pub struct Counters {
     pub listed: u64,
     pub pages: u64,
+    /// Key ranges listed after the first (the listing split the key space this often).
+    pub ranges: u64,
     pub heads: u64,
     pub with_metadata: u64,
     pub printed: u64,
@@ -33,6 +35,7 @@ impl Counters {
             vanished: written.vanished,
             failed: written.failed,
             pages: 0,
+            ranges: 0,
             resumed: written.heads,
         }
     }
@@ -75,6 +78,9 @@ pub fn summary_line(
         pacing.heads.lowest_in_flight_limit,
         connections.iter().map(|a| a.opened).sum::<u64>()
     );
+    if c.ranges > 0 {
+        line.push_str(&format!(" ranges={}", c.ranges + 1));
+    }
     if c.resumed > 0 {
         line.push_str(&format!(" resumed={}", c.resumed));
     }

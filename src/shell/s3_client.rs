@@ -53,6 +53,8 @@ pub(crate) struct ClientSettings {
     pub timeout: Duration,
     /// HEADs in flight at most: the HEAD pool keeps as many connections.
     pub concurrency: usize,
+    /// LISTs in flight at most: the LIST pool keeps one connection more.
+    pub listers: usize,
     /// The largest response head accepted.
     pub max_header_bytes: usize,
 }
@@ -109,7 +111,7 @@ impl S3Client {
         };
         S3Client {
             heads: pool(settings.concurrency),
-            lists: pool(2),
+            lists: pool(settings.listers + 1),
             target,
             signer,
             settings,

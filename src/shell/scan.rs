@@ -11,6 +11,7 @@ use super::emitter::Emitter;
 use super::error::Error;
 use super::limit::LimitSettings;
 use super::lister::ListRequest;
+use super::listing::{Listing, ListingSettings};
 use super::output::Output;
 use super::pacing::{Pacing, PacingSnapshot};
 use super::park_delay::ParkDelay;
@@ -29,6 +30,8 @@ use crate::core::sigv4::{Credentials, Signer, SigningSettings};
 
 /// HEADs in flight by default (see the README, "Choosing --concurrency").
 pub const DEFAULT_CONCURRENCY: usize = 256;
+/// Listers an automatic listing grows to while the HEADs wait for keys.
+pub const AUTO_LISTERS: usize = 16;
 pub const DEFAULT_MAX_KEYS: u32 = 1000;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The largest HEAD response head accepted by default: far above what S3 stores allow (AWS: 2 KB of
@@ -52,6 +55,9 @@ pub struct ScanConfig {
     /// `--resolve`: addresses to connect to instead of asking the resolver.
     pub resolve: Vec<ResolveRule>,
     pub concurrency: usize,
+    /// LIST streams at once over ranges of the key space; `None`: as many as the HEADs need, up to
+    /// [`AUTO_LISTERS`].
+    pub list_concurrency: Option<usize>,
     pub max_keys: u32,
     pub timeout: Duration,
     pub retry: RetryPolicy,
@@ -86,6 +92,7 @@ impl ScanConfig {
             tls: TlsOptions::default(),
             resolve: Vec::new(),
             concurrency: DEFAULT_CONCURRENCY,
+            list_concurrency: None,
             max_keys: DEFAULT_MAX_KEYS,
             timeout: DEFAULT_TIMEOUT,
             retry: RetryPolicy::default(),
@@ -286,23 +293,36 @@ pub fn run_scan(config: &ScanConfig, out: &mut dyn Output) -> ScanReport {
         .credentials
         .clone()
         .map(|c| Signer::new(c, &config.region, "s3", SigningSettings::S3));
+    let listers = config.list_concurrency.unwrap_or(AUTO_LISTERS).max(1);
     let pacing = Arc::new(Pacing::new(
         LimitSettings {
             ceiling: config.concurrency,
             max_rate: config.max_rps,
             adaptive: config.adaptive,
         },
+        listers,
         config.retry,
     ));
+    let listing = ListingSettings {
+        listers,
+        automatic: config.list_concurrency.is_none(),
+        limit: {
+            let pacing = pacing.clone();
+            Arc::new(move || pacing.list_limit())
+        },
+        ahead_bytes: config.window_bytes,
+    };
     let settings = ClientSettings {
         timeout: config.timeout,
         concurrency: config.concurrency,
+        listers,
         max_header_bytes: config.max_header_bytes,
     };
     let resumed_after = config.resume.as_ref().and_then(|c| c.after.clone());
     let request = ListRequest {
         prefix: config.prefix.clone(),
         start_after: resumed_after.or_else(|| config.start_after.clone()),
+        end: None,
         max_keys: config.max_keys,
     };
     let limits = SchedulerLimits::new(config.concurrency, config.window_bytes);
@@ -331,7 +351,10 @@ pub fn run_scan(config: &ScanConfig, out: &mut dyn Output) -> ScanReport {
         run_pipeline(
             client.clone(),
             client,
-            request,
+            Listing {
+                request,
+                settings: listing,
+            },
             limits,
             Steering {
                 head_limit: &|| pacing.head_limit(),

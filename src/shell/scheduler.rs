@@ -2,7 +2,7 @@
 //! window, and posts it on a board where up to `concurrency` HEAD tasks take objects one at a time.
 //!
 //! ```text
-//! lister ──pages (≤ PAGES_AHEAD)──► scheduler ──board──► HEAD tasks (≤ concurrency) ──board──► emitter
+//! listing ──pages (≤ PAGES_AHEAD)──► scheduler ──board──► HEAD tasks (≤ concurrency) ──board──► emitter
 //! ```
 //! A HEAD task goes on to the next object itself when one is done, and ends when none is left to start
 //! (or the window's byte budget is used up), so a HEAD costs no task spawn, and several finishes wake
@@ -19,7 +19,8 @@ use tokio::task::JoinSet;
 
 use super::emitter::Emitter;
 use super::error::Error;
-use super::lister::{run_lister, ListRequest, ListerMessage, PageSource};
+use super::lister::{ListerMessage, PageSource};
+use super::listing::{run_listing, Listing};
 use super::lock;
 use super::lookup::{Finished, Lookup};
 use super::park_delay::ParkDelay;
@@ -145,7 +146,7 @@ pub(crate) struct Steering<'a, F> {
 pub(crate) async fn run_pipeline<S: PageSource, L: Lookup, F: Future<Output = Signal>>(
     source: Arc<S>,
     lookup: Arc<L>,
-    request: ListRequest,
+    listing: Listing,
     limits: SchedulerLimits,
     steering: Steering<'_, F>,
     emitter: &mut Emitter<'_>,
@@ -157,7 +158,7 @@ pub(crate) async fn run_pipeline<S: PageSource, L: Lookup, F: Future<Output = Si
     let mut stopping: Option<tokio::time::Instant> = None;
     let ceiling = limits.concurrency.max(1);
     let (tx, mut rx) = mpsc::channel(PAGES_AHEAD);
-    let lister = tokio::spawn(run_lister(source, request, tx));
+    let lister = tokio::spawn(run_listing(source, listing, tx));
     let seed = SmallRng::from_clock().next_u64();
     let board = Arc::new(Board {
         state: Mutex::new(BoardState {
@@ -271,6 +272,10 @@ pub(crate) async fn run_pipeline<S: PageSource, L: Lookup, F: Future<Output = Si
                         "s3meta: the server lists keys out of order: records follow the listing's order, not key order",
                     );
                 }
+                Some(ListerMessage::NextRange) => emitter.counters.ranges += 1,
+                Some(ListerMessage::OneStream) => emitter.message(
+                    "s3meta: the server does not list after a start-after key as a split needs: listing with one stream",
+                ),
                 Some(ListerMessage::Fatal(e)) => {
                     end.fatal = Some(e);
                     listing = false;
@@ -291,6 +296,8 @@ mod tests {
     use crate::core::metadata::ObjectMetadata;
     use crate::core::output::Format;
     use crate::core::request::ListParams;
+    use crate::shell::lister::ListRequest;
+    use crate::shell::listing::ListingSettings;
     use crate::shell::lookup::HeadOutcome;
     use crate::shell::progress::ProgressLine;
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -368,12 +375,16 @@ mod tests {
             let request = ListRequest {
                 prefix: Vec::new(),
                 start_after: None,
+                end: None,
                 max_keys: 1000,
             };
             let end = run_pipeline(
                 Arc::new(pages),
                 lookup,
-                request,
+                Listing {
+                    request,
+                    settings: ListingSettings::one_stream(),
+                },
                 limits,
                 Steering {
                     head_limit: &|| usize::MAX,
