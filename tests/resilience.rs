@@ -103,7 +103,8 @@ fn faults_at_scale_change_nothing_in_the_output() {
     );
 }
 
-/// A scan of `sim` into `out` with the checkpoint `cp`, as a child process.
+/// A scan of `sim` into `out` with the checkpoint `cp`, as a child process; it lists key ranges at
+/// once, so a resume starts from a key a range listed.
 fn spawn_scan(sim: &Sim, out: &Path, cp: &Path) -> Child {
     let (out, cp) = (out.to_str().unwrap(), cp.to_str().unwrap());
     let args = [
@@ -120,6 +121,10 @@ fn spawn_scan(sim: &Sim, out: &Path, cp: &Path) -> Child {
         cp,
         "--checkpoint-every",
         "0.05",
+        "--max-keys",
+        "300",
+        "--list-concurrency",
+        "8",
     ];
     command(&args, &CREDS)
         .stdin(Stdio::null())

@@ -386,6 +386,8 @@ fn small_pages_give_the_same_output_and_say_how_many_pages() {
             "250",
             "-j",
             "64",
+            "--list-concurrency",
+            "1",
         ]);
         check_against_record(&server, b"", true, "text", &run);
         assert_eq!(run.stdout, whole.stdout, "{}", server.name);
@@ -397,6 +399,50 @@ fn small_pages_give_the_same_output_and_say_how_many_pages() {
             server.name,
             run.stderr
         );
+    }
+}
+
+#[test]
+#[ignore = "needs the real servers of tests/run.sh"]
+fn listing_key_ranges_at_once_gives_the_bytes_of_one_stream() {
+    for server in servers() {
+        let one = server.scan(&[
+            "s3://itest",
+            "--format",
+            "jsonl",
+            "--all",
+            "--list-concurrency",
+            "1",
+        ]);
+        for listers in ["4", "16"] {
+            // Small pages, so the hard keys fall in many ranges and on their boundaries.
+            let run = server.scan(&[
+                "s3://itest",
+                "--format",
+                "jsonl",
+                "--all",
+                "--max-keys",
+                "20",
+                "--list-concurrency",
+                listers,
+            ]);
+            check_against_record(&server, b"", true, "jsonl", &run);
+            assert_eq!(
+                run.stdout, one.stdout,
+                "{} with {listers} listers",
+                server.name
+            );
+            let ranges = run
+                .stderr
+                .split_once(" ranges=")
+                .and_then(|(_, r)| r.split(' ').next()?.trim().parse::<u32>().ok());
+            assert!(
+                ranges.is_some_and(|r| r > 4),
+                "{}: {listers} listers split into {ranges:?} ranges: {}",
+                server.name,
+                run.stderr
+            );
+        }
     }
 }
 

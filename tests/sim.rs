@@ -57,6 +57,37 @@ fn a_clean_scan_lists_every_object_in_order() {
     );
 }
 
+#[test]
+fn listing_key_ranges_at_once_gives_the_bytes_of_one_stream() {
+    for layout in ["flat", "tree:7:3"] {
+        let sim = start_sim(&["--objects", "30000", "--layout", layout]);
+        let args = ["--all", "--format", "text", "--max-keys", "200"];
+        let one = scan(&sim, &[&args[..], &["--list-concurrency", "1"]].concat());
+        assert_eq!(one.code, 0, "{}", one.stderr);
+        assert_eq!(one.stdout.lines().count(), 30000);
+        assert!(!one.stderr.contains(" ranges="), "{}", one.stderr);
+        for listers in ["3", "16", "auto"] {
+            let run = scan(
+                &sim,
+                &[&args[..], &["--list-concurrency", listers]].concat(),
+            );
+            assert_eq!(run.code, 0, "{}", run.stderr);
+            assert!(
+                run.stdout == one.stdout,
+                "{layout}, {listers} listers: output differs"
+            );
+            assert!(
+                run.stderr.contains("listed=30000 heads=30000"),
+                "{}",
+                run.stderr
+            );
+            if listers != "auto" {
+                assert!(run.stderr.contains(" ranges="), "{}", run.stderr);
+            }
+        }
+    }
+}
+
 /// What a scan of a simulator with these objects and this seed must print: its own model of the
 /// bucket (keys, sizes, ETags, metadata), computed without a request.
 fn model(objects: u64, seed: u64) -> Vec<Value> {
