@@ -94,7 +94,8 @@ fn token_hash(token: &str) -> u64 {
     h.finish()
 }
 
-fn usable(e: &ListEntry) -> bool {
+/// Whether an entry has a key to order and look up by.
+pub(crate) fn usable(e: &ListEntry) -> bool {
     e.problem.as_deref() != Some(&EntryProblem::NoKey)
 }
 

@@ -5,12 +5,12 @@
 //! listers (≤ M) ──pages──► segments, in key order ──front segment's pages──► scheduler
 //! ```
 //! A lister lists one page at a time of the earliest segment that has room, and when none has, it
-//! splits one: it asks for the page after a key between the last key listed and the segment's end
-//! ([`key_between`]). If that page has a key of the segment, a new segment starts there with it as
-//! its first page; if not, nothing lies between, and the segment ends at that key. The earliest
-//! segment that can be split is split first, so the front of the listing is listed by many while the
-//! scheduler reads it, and what segments further on may hold is bounded (pages per segment, pages
-//! and bytes for all), so memory depends on M, never on the bucket.
+//! splits one: it asks for the page after a key inside it, past the last key listed
+//! ([`Segment::split_key`]). If that page has a key of the segment, a new segment starts there with
+//! it as its first page; if not, nothing lies between, and the segment ends at that key. The
+//! earliest segment that can be split is split first, so the front of the listing is listed by many
+//! while the scheduler reads it, and what the segments further on may hold is bounded in pages and
+//! bytes, given in key order, so memory depends on M, never on the bucket.
 //!
 //! Splitting starts only after a first page has shown the store lists in order, and the first split
 //! shows whether it takes `start-after`; a store that does not gets one stream, with a warning.
@@ -23,10 +23,10 @@ use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinSet;
 
 use super::error::{Error, ListingError};
-use super::lister::{ListRequest, ListerMessage, PageChecker, PageSource};
+use super::lister::{usable, ListRequest, ListerMessage, PageChecker, PageSource};
 use super::lock;
 use super::retry::SmallRng;
-use crate::core::list::{resolve_linked_readings, EntryProblem, ListEntry, ListPage, PageNames};
+use crate::core::list::{resolve_linked_readings, ListEntry, ListPage, PageNames};
 use crate::core::ranges::{key_between_within, keys_past_prefixes, pages_to, Alphabet, Boundary};
 use crate::core::request::ListParams;
 
@@ -119,6 +119,11 @@ impl Segment {
             failed: None,
             listing: false,
         }
+    }
+
+    /// Its pages waiting to be sent on, and what they weigh.
+    fn held(&self) -> (usize, usize) {
+        (self.pages.len(), self.pages.iter().map(|(_, b)| b).sum())
     }
 
     fn fail(&mut self, e: Error) {
@@ -217,10 +222,6 @@ impl Segment {
     }
 }
 
-fn usable(e: &ListEntry) -> bool {
-    e.problem.as_deref() != Some(&EntryProblem::NoKey)
-}
-
 /// Cuts `entries` before the first one past `end`; whether there was one.
 fn cut_at(entries: &mut Vec<ListEntry>, end: &Boundary) -> bool {
     match entries.iter().position(|e| usable(e) && !end.admits(e)) {
@@ -277,8 +278,8 @@ impl Table {
         self.segments
             .iter()
             .skip(1)
-            .flat_map(|s| s.pages.iter())
-            .fold((0, 0), |(n, b), (_, bytes)| (n + 1, b + bytes))
+            .map(Segment::held)
+            .fold((0, 0), |(n, b), (sn, sb)| (n + sn, b + sb))
     }
 
     fn ahead_pages(&self) -> usize {
@@ -289,7 +290,8 @@ impl Table {
         if self.ended {
             return Job::Exit;
         }
-        if lister >= self.allowed.min(limit.max(1)) {
+        let running = self.allowed.min(limit.max(1));
+        if lister >= running {
             return Job::Wait;
         }
         // What lies ahead is held in key order: a segment may list, or be split, while it and
@@ -302,8 +304,9 @@ impl Table {
         let mut split = None;
         for (i, s) in self.segments.iter_mut().enumerate() {
             if i > 0 {
-                pages += s.pages.len();
-                bytes += s.pages.iter().map(|(_, b)| b).sum::<usize>();
+                let (n, b) = s.held();
+                pages += n;
+                bytes += b;
             }
             let near = !full && pages < cap_pages && bytes < cap_bytes;
             let room = if i == 0 {
@@ -321,7 +324,7 @@ impl Table {
                 return Job::List(s.id, s.token.clone(), after);
             }
             // One lister allowed (an automatic listing not grown yet): one stream, no splits.
-            if split.is_none() && !self.single && self.allowed.min(limit.max(1)) > 1 && near {
+            if split.is_none() && !self.single && running > 1 && near {
                 split = s.split_key(&self.probes, &self.alphabet);
             }
         }
@@ -342,18 +345,15 @@ impl Table {
         }
     }
 
-    fn find(&mut self, id: u64) -> Option<(usize, &mut Segment)> {
-        self.segments
-            .iter_mut()
-            .enumerate()
-            .find(|(_, s)| s.id == id)
+    fn find(&mut self, id: u64) -> Option<&mut Segment> {
+        self.segments.iter_mut().find(|s| s.id == id)
     }
 
     /// A page of segment `id` came back (or its listing failed).
     fn listed(&mut self, id: u64, result: Result<ListPage, Error>) {
         self.learn(&result);
         let split = self.split;
-        let Some((_, s)) = self.find(id) else {
+        let Some(s) = self.find(id) else {
             return;
         };
         s.listing = false;
@@ -570,7 +570,7 @@ pub(crate) async fn run_listing<S: PageSource>(
     // Dropped with this future (the scheduler aborts it): the listers go with it.
     let mut tasks = JoinSet::new();
     for i in 0..listers {
-        let rng = SmallRng::new(seed ^ (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let rng = SmallRng::nth(seed, i as u64 + 1);
         tasks.spawn(lister(
             source.clone(),
             shared.clone(),

@@ -209,6 +209,11 @@ impl SmallRng {
         SmallRng(seed | 1)
     }
 
+    /// The `n`th of several generators from one seed (one per task), each on a stream of its own.
+    pub(crate) fn nth(seed: u64, n: u64) -> SmallRng {
+        SmallRng::new(seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+    }
+
     /// Seeded from the clock and the process id.
     pub fn from_clock() -> SmallRng {
         let nanos = std::time::SystemTime::now()

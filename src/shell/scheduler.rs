@@ -214,7 +214,7 @@ pub(crate) async fn run_pipeline<S: PageSource, L: Lookup, F: Future<Output = Si
             while !state.over_budget() && state.tasks < concurrency.min(unfinished) {
                 state.tasks += 1;
                 spawned += 1;
-                let rng = SmallRng::new(seed ^ spawned.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                let rng = SmallRng::nth(seed, spawned);
                 tasks.spawn(head_task(lookup.clone(), board.clone(), rng));
             }
             // Every object on the board is unfinished, so this cannot underflow.
