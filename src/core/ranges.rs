@@ -204,11 +204,12 @@ pub fn key_between_within(
 /// For each prefix of `key` (longest last): the key one code point past it at its last character,
 /// which sorts after every key that starts with that prefix. A LIST after each, farthest first,
 /// finds where a bucket's keys end in as many round trips as the key has characters, and they can
-/// all go at once. `None` for bytes that are not UTF-8.
+/// all go at once. Only the first [`ALPHABET_PLACES`] characters count (a server's 1,024-byte keys
+/// would otherwise cost a megabyte per call). `None` for bytes that are not UTF-8.
 pub fn keys_past_prefixes(key: &[u8]) -> Option<Vec<Vec<u8>>> {
     let key = std::str::from_utf8(key).ok()?;
     let mut out = Vec::new();
-    for (i, c) in key.char_indices() {
+    for (i, c) in key.char_indices().take(ALPHABET_PLACES) {
         let next = (u32::from(c) + 1..=0x10_FFFF).find_map(char::from_u32);
         if let Some(next) = next {
             let mut k = key.as_bytes()[..i].to_vec();
@@ -444,6 +445,9 @@ mod tests {
             [b"\xf4\x8f\xbf\xbfb".to_vec()]
         );
         assert_eq!(keys_past_prefixes(b"\xff"), None);
+        let long = keys_past_prefixes("é".repeat(512).as_bytes()).unwrap();
+        assert_eq!(long.len(), ALPHABET_PLACES);
+        assert!(long.iter().all(|k| k.len() <= 2 * ALPHABET_PLACES));
     }
 
     #[test]
