@@ -97,6 +97,9 @@ pub fn key_between(after: &[u8], before: Option<&[u8]>) -> Option<Vec<u8>> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Alphabet {
     places: Vec<(u32, u32)>,
+    /// The ranges are taken to hold every character keys have at each position, with no room past
+    /// their tops ([`Alphabet::widened`]).
+    whole: bool,
 }
 
 /// Positions an [`Alphabet`] keeps.
@@ -117,6 +120,27 @@ impl Alphabet {
                 }
                 None => self.places.push((c, c)),
             }
+        }
+    }
+
+    /// The alphabet with each position's range widened to whole classes of characters: a position
+    /// seen to hold `0` and `3` may hold any digit (a key not listed yet), `c` any lower-case letter.
+    pub fn widened(&self) -> Alphabet {
+        let class = |c: u32| -> (u32, u32) {
+            match char::from_u32(c) {
+                Some('0'..='9') => ('0' as u32, '9' as u32),
+                Some('a'..='z') => ('a' as u32, 'z' as u32),
+                Some('A'..='Z') => ('A' as u32, 'Z' as u32),
+                _ => (c, c),
+            }
+        };
+        Alphabet {
+            places: self
+                .places
+                .iter()
+                .map(|&(lo, hi)| (class(lo).0, class(hi).1))
+                .collect(),
+            whole: true,
         }
     }
 
@@ -223,31 +247,42 @@ pub fn keys_past_prefixes(key: &[u8]) -> Option<Vec<Vec<u8>>> {
 
 /// How many times the stretch of key space from `first` to `last` (a page's first and last keys)
 /// fits between `last` and `end`: about how many more such pages lie before `end`, if the keys go on
-/// as densely. Keys are read as fractions past what `first` and `end` share, each position in the
-/// base of the characters `alphabet` saw there (digits in base 10). Infinite when the page spans
-/// nothing.
+/// as densely. Infinite when the page spans nothing.
 pub fn pages_to(first: &[u8], last: &[u8], end: &[u8], alphabet: &Alphabet) -> f64 {
+    span_ratio((last, end), (first, last), alphabet)
+}
+
+/// How many times the stretch of key space `unit` fits into the stretch `span` (each a pair of keys,
+/// lower first). Keys are read as fractions past what all four share, each position in the base of
+/// the characters `alphabet` saw there (digits in base 10). Infinite when `unit` spans nothing.
+pub fn span_ratio(span: (&[u8], &[u8]), unit: (&[u8], &[u8]), alphabet: &Alphabet) -> f64 {
     let chars =
         |k: &[u8]| -> Vec<u32> { String::from_utf8_lossy(k).chars().map(u32::from).collect() };
-    let (first, last, end) = (chars(first), chars(last), chars(end));
-    let shared = first.iter().zip(&end).take_while(|(a, b)| a == b).count();
+    let keys = [chars(span.0), chars(span.1), chars(unit.0), chars(unit.1)];
+    let shared = (0..)
+        .take_while(|&i| {
+            let c = keys[0].get(i);
+            c.is_some() && keys[1..].iter().all(|k| k.get(i) == c)
+        })
+        .count();
     let at = |k: &[u32]| {
         let (mut value, mut scale) = (0.0, 1.0);
         for (i, &c) in k.iter().enumerate().skip(shared).take(12) {
             let (lo, hi) = alphabet.at(i).unwrap_or((0, 0x10_FFFF));
-            // One more place than the alphabet holds: past its top.
-            let base = f64::from(hi.saturating_sub(lo)) + 2.0;
+            // One more place than the alphabet holds (past its top), unless it is whole.
+            let room = if alphabet.whole { 1.0 } else { 2.0 };
+            let base = f64::from(hi.saturating_sub(lo)) + room;
             let digit = f64::from(c.clamp(lo, hi + 1) - lo);
             scale /= base;
             value += digit * scale;
         }
         value
     };
-    let span = at(&last) - at(&first);
-    if span <= 0.0 {
+    let unit = at(&keys[3]) - at(&keys[2]);
+    if unit <= 0.0 {
         return f64::INFINITY;
     }
-    (at(&end) - at(&last)) / span
+    ((at(&keys[1]) - at(&keys[0])) / unit).max(0.0)
 }
 
 /// Where the middle is taken towards an open end, after the character `c`: the end of its length class.
