@@ -8,13 +8,16 @@ mod environment;
 mod flags;
 mod profile;
 mod scan_args;
+mod shard;
 #[cfg(feature = "sim")]
 mod sim_args;
 
 use std::io::IsTerminal;
 
 pub use environment::{Environment, ProcessEnvironment};
-use scan_args::{parse_scan, Parsed, ProgressMode, ScanCommand};
+use scan_args::{
+    parse_plan, parse_scan, Parsed, ParsedPlan, PlanCommand, ProgressMode, ScanCommand,
+};
 
 use crate::shell::checkpoint::{open_output, start_from, Start};
 use crate::shell::error::Error;
@@ -47,6 +50,7 @@ impl std::fmt::Display for UsageError {
 #[derive(Debug)]
 enum Command {
     Scan(Box<ScanCommand>),
+    Plan(Box<PlanCommand>),
     #[cfg(feature = "sim")]
     Sim(Box<crate::sim::SimConfig>),
     #[cfg(feature = "sim")]
@@ -64,6 +68,10 @@ fn parse(args: &[String], env: &dyn Environment) -> Result<Command, UsageError> 
         Some("scan") => Ok(match parse_scan(rest, env)? {
             Parsed::Scan(c) => Command::Scan(c),
             Parsed::Help => Command::Text(scan_args::USAGE),
+        }),
+        Some("plan") => Ok(match parse_plan(rest, env)? {
+            ParsedPlan::Plan(c) => Command::Plan(c),
+            ParsedPlan::Help => Command::Text(scan_args::PLAN_USAGE),
         }),
         #[cfg(feature = "sim")]
         Some("sim") => Ok(match sim_args::parse_sim_args(rest)? {
@@ -147,6 +155,7 @@ pub fn run(args: &[String], env: &dyn Environment) -> i32 {
             EXIT_OK
         }
         Command::Scan(c) => scan(*c),
+        Command::Plan(c) => plan(*c),
         #[cfg(feature = "sim")]
         Command::Sim(c) => match crate::sim::run_sim(*c) {
             Ok(()) => EXIT_OK,
@@ -162,6 +171,46 @@ pub fn run(args: &[String], env: &dyn Environment) -> i32 {
 
 fn quote_path(path: &std::path::Path) -> String {
     crate::shell::terminal::quote_key(path.display().to_string().as_bytes())
+}
+
+fn plan(command: PlanCommand) -> i32 {
+    for warning in &command.warnings {
+        stderr_line(&format!("s3meta: {warning}"));
+    }
+    let plan = match crate::shell::plan::run_plan(&command.config, command.shards) {
+        Ok(p) => p,
+        Err(e) if e.is_configuration() => return misconfigured(&e),
+        Err(e) => return fatal(&e),
+    };
+    let text = plan.render();
+    let written = match &command.output {
+        Some(path) => std::fs::write(path, &text).map_err(|source| Error::Setup {
+            what: format!("cannot write {}", path.display()),
+            source,
+        }),
+        None => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())
+                .and_then(|()| out.flush())
+                .map_err(Error::Output)
+        }
+    };
+    match written {
+        Ok(()) => {}
+        Err(e) if e.is_closed_output() => return EXIT_OK,
+        Err(e) => return fatal(&e),
+    }
+    let to = command
+        .output
+        .as_deref()
+        .map_or_else(|| "stdout".to_owned(), quote_path);
+    stderr_line(&format!(
+        "s3meta: a plan of {} shards, from {} LIST requests, written to {to}",
+        plan.shards.len(),
+        plan.probes
+    ));
+    EXIT_OK
 }
 
 fn scan(command: ScanCommand) -> i32 {

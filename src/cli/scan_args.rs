@@ -7,9 +7,11 @@ use std::time::Duration;
 use super::environment::Environment;
 use super::flags::Flags;
 use super::profile::Profiles;
+use super::shard::{per_shard, shard_of_plan, ShardFlag};
 use super::UsageError;
 use crate::core::endpoint::{host_key, parse_s3_url, Addressing, BucketTarget, Endpoint, Scheme};
 use crate::core::output::Format;
+use crate::core::plan::MAX_SHARDS;
 use crate::core::resolve::ResolveRule;
 use crate::core::sigv4::Credentials;
 use crate::shell::checkpoint::{CheckpointSettings, DEFAULT_CHECKPOINT_EVERY};
@@ -24,6 +26,8 @@ s3meta — list the custom metadata (x-amz-meta-*) of every object in an S3 buck
 
 USAGE:
     s3meta scan s3://BUCKET[/PREFIX] [OPTIONS]
+    s3meta plan s3://BUCKET[/PREFIX] --shards N [-o FILE]
+                                  cut the listing into N key ranges for separate scans (see plan --help)
     s3meta demo [--objects N]     scan a simulated bucket in-process (see s3meta demo --help)
     s3meta sim [OPTIONS]          a synthetic S3 endpoint (see s3meta sim --help)
     s3meta --help | --version
@@ -62,6 +66,12 @@ OPTIONS:
                                how often the checkpoint is written [default: 5]
         --all                  also print objects that have no custom metadata
         --start-after KEY      start listing after KEY
+        --shard I/N            scan shard I (0 to N-1) of the plan given with --plan; auto/N takes I
+                               from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or
+                               SLURM_ARRAY_TASK_ID (Slurm array). The N outputs, concatenated in shard
+                               order, are the bytes of one scan. {shard} in -o and --checkpoint
+                               becomes I, so one command line serves every shard
+        --plan FILE            the key ranges made by s3meta plan
         --max-keys N           LIST page size, 1 to 1000 [default: 1000]
         --timeout SECONDS      the longest wait for a response head, and between two parts of a body
                                (connecting waits a third of it, 1 to 10 s) [default: 30]
@@ -86,6 +96,30 @@ EXIT CODES: 0 every listed object reported; 1 some objects failed (each named on
             2 usage or configuration error; 3 fatal S3 error or the scan could not finish;
             4 more than 1% of the listed objects were not found by their HEAD (the output is not complete);
             130 / 143 stopped by SIGINT / SIGTERM (resumable with --checkpoint).
+";
+
+pub(crate) const PLAN_USAGE: &str = "\
+s3meta plan — cut a listing into N key ranges (shards) that separate scans list on their own
+
+USAGE:
+    s3meta plan s3://BUCKET[/PREFIX] --shards N [-o FILE] [OPTIONS]
+    s3meta scan s3://BUCKET[/PREFIX] --plan FILE --shard I/N    (for each I from 0 to N-1)
+
+The ranges are balanced from a few hundred LIST probes of the key space, not from a full listing,
+so the shards hold about, not exactly, as many objects each. They are exact where it matters: every
+object of the listing falls in one shard, and the outputs of the N scans, concatenated in shard
+order, are the bytes of one scan of the whole listing. The plan is JSON (docs/GUIDE.md, \"Shards\").
+
+OPTIONS:
+        --shards N             how many ranges, 1 to 10000
+    -o, --output FILE          write the plan to FILE instead of stdout
+        --start-after KEY      plan the listing after KEY
+        --max-keys N           LIST page size of the probes [default: 1000]
+    and the connection options of scan: --endpoint-url, --region, --profile, --no-sign-request,
+    --addressing, --resolve, --ca-bundle, --no-verify-ssl, --timeout, --retries, --retry-for,
+    --backoff-base, --backoff-max, --max-rps, --no-adapt (see s3meta scan --help).
+
+EXIT CODES: 0 the plan was written; 2 usage or configuration error; 3 the store could not be probed.
 ";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,6 +173,9 @@ struct Args {
     resolve: Vec<ResolveRule>,
     ca_bundle: Option<PathBuf>,
     no_verify_ssl: bool,
+    shard: Option<ShardFlag>,
+    plan: Option<PathBuf>,
+    shards: Option<usize>,
 }
 
 pub(crate) fn number<T>(flag: &str, value: &str, min: T, max: T) -> Result<T, UsageError>
@@ -169,15 +206,86 @@ pub(crate) enum Parsed {
     Help,
 }
 
+/// A plan to make: the listing (in a scan's configuration), how many shards, where the plan goes.
+#[derive(Debug)]
+pub(crate) struct PlanCommand {
+    pub config: ScanConfig,
+    pub shards: usize,
+    pub output: Option<PathBuf>,
+    pub warnings: Vec<String>,
+}
+
+/// What `plan --help` asks for: the usage text instead of a plan.
+pub(crate) enum ParsedPlan {
+    Plan(Box<PlanCommand>),
+    Help,
+}
+
+/// Options of `scan` that a plan has no use for.
+const SCAN_ONLY: [&str; 11] = [
+    "-j",
+    "--concurrency",
+    "--list-concurrency",
+    "--format",
+    "--all",
+    "--checkpoint",
+    "--checkpoint-every",
+    "--progress",
+    "--shard",
+    "--plan",
+    "--max-header-bytes",
+];
+
+/// Parses the arguments after `plan`: a scan's, but for `--shards N` and without what only a scan
+/// uses.
+pub(crate) fn parse_plan(args: &[String], env: &dyn Environment) -> Result<ParsedPlan, UsageError> {
+    if let Some(f) = args
+        .iter()
+        .find(|a| SCAN_ONLY.contains(&a.split_once('=').map_or(a.as_str(), |(name, _)| name)))
+    {
+        return Err(usage(format!(
+            "{f} is an option of scan, not of plan (see plan --help)"
+        )));
+    }
+    let a = match parse_args(args)? {
+        None => return Ok(ParsedPlan::Help),
+        Some(a) => a,
+    };
+    let shards = a.shards.ok_or_else(|| {
+        usage("plan needs --shards N: how many key ranges to cut the listing into")
+    })?;
+    let c = resolve(a, env)?;
+    Ok(ParsedPlan::Plan(Box::new(PlanCommand {
+        config: c.config,
+        shards,
+        output: c.output,
+        warnings: c.warnings,
+    })))
+}
+
 /// Parses the arguments after `scan`.
 pub(crate) fn parse_scan(args: &[String], env: &dyn Environment) -> Result<Parsed, UsageError> {
+    let a = match parse_args(args)? {
+        None => return Ok(Parsed::Help),
+        Some(a) => a,
+    };
+    if a.shards.is_some() {
+        return Err(usage(
+            "--shards is an option of plan; a scan of one shard takes --shard I/N --plan FILE",
+        ));
+    }
+    resolve(a, env).map(|c| Parsed::Scan(Box::new(c)))
+}
+
+/// The options as given; `None` for `--help`.
+fn parse_args(args: &[String]) -> Result<Option<Args>, UsageError> {
     let mut a = Args::default();
     let mut flags = Flags::new(args);
     while let Some(f) = flags.next_flag() {
         let flag = f.name.as_str();
         let mut value = |what: &str| flags.value(&f, what);
         match flag {
-            "-h" | "--help" => return Ok(Parsed::Help),
+            "-h" | "--help" => return Ok(None),
             "--endpoint-url" => a.endpoint_url = Some(value("a URL")?),
             "--region" => a.region = Some(value("a region")?),
             "--profile" => a.profile = Some(value("a profile name")?),
@@ -249,6 +357,9 @@ pub(crate) fn parse_scan(args: &[String], env: &dyn Environment) -> Result<Parse
             }
             "--ca-bundle" => a.ca_bundle = Some(PathBuf::from(value("a PEM file")?)),
             "--no-verify-ssl" => a.no_verify_ssl = true,
+            "--shard" => a.shard = Some(ShardFlag::parse(&value("I/N or auto/N")?)?),
+            "--plan" => a.plan = Some(PathBuf::from(value("a plan file")?)),
+            "--shards" => a.shards = Some(number(flag, &value("a number")?, 1, MAX_SHARDS)?),
             "--progress" => {
                 let v = value("never, always or auto")?;
                 a.progress = Some(match v.as_str() {
@@ -275,7 +386,7 @@ pub(crate) fn parse_scan(args: &[String], env: &dyn Environment) -> Result<Parse
             }
         }
     }
-    resolve(a, env).map(|c| Parsed::Scan(Box::new(c)))
+    Ok(Some(a))
 }
 
 fn var(env: &dyn Environment, name: &str) -> Result<Option<String>, UsageError> {
@@ -285,7 +396,8 @@ fn var(env: &dyn Environment, name: &str) -> Result<Option<String>, UsageError> 
 fn resolve(a: Args, env: &dyn Environment) -> Result<ScanCommand, UsageError> {
     let url = a
         .url
-        .ok_or_else(|| usage("scan needs s3://BUCKET[/PREFIX]"))?;
+        .clone()
+        .ok_or_else(|| usage("give the listing as s3://BUCKET[/PREFIX]"))?;
     let (bucket, prefix) = parse_s3_url(&url).map_err(usage)?;
     let profiles = Profiles::load(env).map_err(UsageError)?;
     let profile_name = match a.profile.clone() {
@@ -458,11 +570,43 @@ fn resolve(a: Args, env: &dyn Environment) -> Result<ScanCommand, UsageError> {
         every: a.checkpoint_every.unwrap_or(DEFAULT_CHECKPOINT_EVERY),
     });
     config.max_header_bytes = a.max_header_bytes.unwrap_or(DEFAULT_MAX_HEADER_BYTES);
+    let mut output = a.output;
+    match (a.shard, &a.plan) {
+        (None, None) => {}
+        (None, Some(_)) => return Err(usage("--plan goes with --shard I/N (or auto/N)")),
+        (Some(_), None) => {
+            return Err(usage(
+                "--shard needs --plan FILE, the key ranges made by s3meta plan --shards N",
+            ))
+        }
+        (Some(flag), Some(plan)) => {
+            if config.start_after.is_some() {
+                return Err(usage(
+                    "--start-after goes to s3meta plan: a shard starts where its plan says",
+                ));
+            }
+            let index = flag.index(env)?;
+            let shard = shard_of_plan(
+                plan,
+                env,
+                index,
+                flag.count,
+                &config.target.bucket,
+                &config.prefix,
+            )?;
+            config.start_after = shard.start_after;
+            config.end = shard.end;
+            output = output.map(|o| per_shard(o, index));
+            if let Some(cp) = &mut config.checkpoint {
+                cp.path = per_shard(cp.path.clone(), index);
+            }
+        }
+    }
     config.format = a.format.unwrap_or(Format::Jsonl);
     config.include_all = a.all;
     Ok(ScanCommand {
         config,
-        output: a.output,
+        output,
         progress: a.progress.unwrap_or(ProgressMode::Auto),
         warnings,
     })

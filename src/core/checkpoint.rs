@@ -6,6 +6,8 @@
 pub const MAX_CHECKPOINT_BYTES: usize = 64 << 10;
 const MAGIC: &str = "s3meta checkpoint 1";
 
+use super::ranges::Boundary;
+
 /// What identifies a scan: everything that changes which records it writes, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScanIdentity {
@@ -14,6 +16,8 @@ pub struct ScanIdentity {
     pub bucket: String,
     pub prefix: Vec<u8>,
     pub start_after: Option<Vec<u8>>,
+    /// Where the listing stops (a shard's end).
+    pub end: Option<Boundary>,
     pub format: String,
     pub include_all: bool,
 }
@@ -49,11 +53,13 @@ impl Checkpoint {
         let id = &self.identity;
         let c = &self.counts;
         format!(
-            "{MAGIC}\nendpoint {}\nbucket {}\nprefix {}\nstart_after {}\nformat {}\nall {}\nafter {}\noutput_bytes {}\nheads {}\nwith_metadata {}\nprinted {}\nvanished {}\nfailed {}\ncomplete {}\n",
+            "{MAGIC}\nendpoint {}\nbucket {}\nprefix {}\nstart_after {}\nend {}\nend_next {}\nformat {}\nall {}\nafter {}\noutput_bytes {}\nheads {}\nwith_metadata {}\nprinted {}\nvanished {}\nfailed {}\ncomplete {}\n",
             id.endpoint,
             id.bucket,
             hex::encode(&id.prefix),
             hex_or_dash(id.start_after.as_deref()),
+            hex_or_dash(id.end.as_ref().map(|e| e.key.as_slice())),
+            hex_or_dash(id.end.as_ref().and_then(|e| e.first_after.as_deref())),
             id.format,
             id.include_all,
             hex_or_dash(self.after.as_deref()),
@@ -106,12 +112,30 @@ impl Checkpoint {
             "-" => Ok(None),
             _ => bytes(name).map(Some),
         };
+        // Checkpoints written before shards have no end: the listing's end.
+        let absent_is_none = |name: &str| match fields.get(name) {
+            None => Ok(None),
+            Some(_) => optional(name),
+        };
+        let end = absent_is_none("end")?.map(|key| Boundary {
+            key,
+            first_after: None,
+        });
+        let end = match (end, absent_is_none("end_next")?) {
+            (Some(mut e), next) => {
+                e.first_after = next;
+                Some(e)
+            }
+            (None, None) => None,
+            (None, Some(_)) => return Err("it has an \"end_next\" but no \"end\"".into()),
+        };
         Ok(Checkpoint {
             identity: ScanIdentity {
                 endpoint: get("endpoint")?.to_owned(),
                 bucket: get("bucket")?.to_owned(),
                 prefix: bytes("prefix")?,
                 start_after: optional("start_after")?,
+                end,
                 format: get("format")?.to_owned(),
                 include_all: flag("all")?,
             },
@@ -135,6 +159,16 @@ impl ScanIdentity {
     pub fn difference(&self, other: &ScanIdentity) -> Option<String> {
         let bytes = |b: &[u8]| format!("{:?}", String::from_utf8_lossy(b));
         let opt = |b: &Option<Vec<u8>>| b.as_deref().map_or_else(|| "none".to_owned(), bytes);
+        let end = |e: &Option<Boundary>| match e {
+            None => "none".to_owned(),
+            Some(e) => format!(
+                "{} (next {})",
+                bytes(&e.key),
+                e.first_after
+                    .as_deref()
+                    .map_or_else(|| "none".to_owned(), bytes)
+            ),
+        };
         let pairs = [
             ("endpoint", self.endpoint.clone(), other.endpoint.clone()),
             ("bucket", self.bucket.clone(), other.bucket.clone()),
@@ -144,6 +178,7 @@ impl ScanIdentity {
                 opt(&self.start_after),
                 opt(&other.start_after),
             ),
+            ("end (its shard's)", end(&self.end), end(&other.end)),
             ("--format", self.format.clone(), other.format.clone()),
             (
                 "--all",
@@ -169,6 +204,10 @@ mod tests {
                 bucket: "b".into(),
                 prefix: b"p/\n".to_vec(),
                 start_after: None,
+                end: Some(Boundary {
+                    key: b"p/m".to_vec(),
+                    first_after: Some(b"p/m0".to_vec()),
+                }),
                 format: "csv".into(),
                 include_all: true,
             },
@@ -217,6 +256,11 @@ mod tests {
             assert!(err.contains(why), "{err}");
         }
         assert!(Checkpoint::parse(&vec![b'x'; MAX_CHECKPOINT_BYTES + 1]).is_err());
+        // One written before shards (no end) is of a scan to the listing's end.
+        let mut old = checkpoint();
+        old.identity.end = None;
+        let text = old.render().replace("end -\nend_next -\n", "");
+        assert_eq!(Checkpoint::parse(text.as_bytes()).unwrap(), old);
     }
 
     #[test]
@@ -228,6 +272,12 @@ mod tests {
         assert_eq!(
             a.difference(&b).unwrap(),
             "its --format is csv, this scan's is jsonl"
+        );
+        let mut c = a.clone();
+        c.end = None;
+        assert_eq!(
+            a.difference(&c).unwrap(),
+            "its end (its shard's) is \"p/m\" (next \"p/m0\"), this scan's is none"
         );
         b.prefix = b"q/".to_vec();
         assert!(a

@@ -44,8 +44,12 @@ struct Cut {
 
 /// What lies between a page and the next (or the end of the listing).
 struct Gap {
-    /// About how many objects.
+    /// How many objects it may hold: the larger reading of the pages beside it (what to probe next).
     objects: f64,
+    /// How many it likely holds: the geometric mean of the readings (what shards are cut by). Key
+    /// space past the last key of a group (`d1/d9/…` before `d2`) is mostly empty, and one of the two
+    /// pages may see it as vast.
+    likely: f64,
     /// The key it ends at (the next page's start, or the end).
     upper: Vec<u8>,
     /// A page beside it holds keys too dense to measure its extent by.
@@ -317,6 +321,7 @@ impl Planner {
         if upper <= page.last {
             return Some(Gap {
                 objects: 0.0,
+                likely: 0.0,
                 upper,
                 dense: false,
             });
@@ -334,13 +339,19 @@ impl Planner {
         // A page whose keys span nothing at this precision is dense beyond telling: the gap beside it
         // is probed before any other.
         let dense = estimates.iter().any(|e| !e.is_finite());
-        let objects = if estimates.is_empty() {
-            f64::from(self.max_keys)
+        let capped = estimates.iter().map(|e| e.clamp(0.0, MOST_OBJECTS));
+        let (objects, likely) = if estimates.is_empty() {
+            (f64::from(self.max_keys), f64::from(self.max_keys))
         } else {
-            estimates.iter().map(|e| e.min(MOST_OBJECTS)).sum::<f64>() / estimates.len() as f64
+            let n = estimates.len() as f64;
+            (
+                capped.clone().fold(0.0, f64::max),
+                (capped.map(|e| (e + 1.0).ln()).sum::<f64>() / n).exp() - 1.0,
+            )
         };
         Some(Gap {
-            objects: objects.clamp(0.0, MOST_OBJECTS),
+            objects,
+            likely,
             upper,
             dense,
         })
@@ -351,7 +362,7 @@ impl Planner {
         let listed: u64 = self.pages.iter().map(|p| p.count).sum();
         let gaps: f64 = (0..self.pages.len())
             .filter_map(|i| self.gap(i))
-            .map(|g| g.objects)
+            .map(|g| g.likely)
             .sum();
         listed as f64 + gaps
     }
@@ -368,7 +379,7 @@ impl Planner {
             }
             before += page.count as f64;
             if let Some(gap) = self.gap(i) {
-                before += gap.objects;
+                before += gap.likely;
             }
         }
         let total = before;
@@ -572,6 +583,53 @@ mod tests {
         assert_eq!(empty.counts(&plan), [0, 0, 0]);
         // A plan reads back as it was made.
         assert_eq!(Plan::parse(plan.render().as_bytes()).unwrap(), plan);
+    }
+
+    /// The balance of plans of larger buckets, printed (docs/BENCHMARKS.md, "Shard plans"):
+    /// `PLAN_STATS=1 cargo test --release --lib balance_figures -- --nocapture`.
+    #[test]
+    fn balance_figures() {
+        if std::env::var("PLAN_STATS").is_err() {
+            return;
+        }
+        let flat: Vec<Vec<u8>> = (0..1_000_000)
+            .map(|i| format!("obj{i:08}").into_bytes())
+            .collect();
+        let mut tree: Vec<Vec<u8>> = (0..1_000_000u64)
+            .map(|i| {
+                format!("{}/{}/{}/f{:06x}", i % 10, (i / 10) % 7, (i * 7919) % 13, i).into_bytes()
+            })
+            .collect();
+        tree.sort();
+        let mut skew: Vec<Vec<u8>> = (0..900_000)
+            .map(|i| format!("logs/2026/{i:07}").into_bytes())
+            .collect();
+        skew.extend(
+            (0..100_000)
+                .map(|i| format!("{}/{i:05}", (b'a' + (i % 26) as u8) as char).into_bytes()),
+        );
+        skew.sort();
+        for (name, keys) in [("flat", flat), ("tree", tree), ("skew", skew)] {
+            let bucket = Bucket {
+                keys,
+                max_keys: 1000,
+            };
+            for n in [2, 4, 16, 64] {
+                let plan = plan_of(&bucket, n);
+                let c = bucket.counts(&plan);
+                let share = bucket.keys.len() as f64 / n as f64;
+                let worst = c
+                    .iter()
+                    .map(|&x| (x as f64 / share - 1.0).abs())
+                    .fold(0.0, f64::max);
+                let est: u64 = plan.shards.iter().map(|s| s.objects_estimated).sum();
+                eprintln!(
+                    "{name} n={n}: probes {} largest shard off its share by {:.0}% estimated objects {est}",
+                    plan.probes,
+                    worst * 100.0
+                );
+            }
+        }
     }
 
     #[test]

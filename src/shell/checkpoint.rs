@@ -149,6 +149,7 @@ mod tests {
             bucket: "b".into(),
             prefix: Vec::new(),
             start_after: None,
+            end: None,
             format: "jsonl".into(),
             include_all: false,
         }

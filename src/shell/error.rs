@@ -71,6 +71,8 @@ pub enum ListingError {
     /// A listing split into ranges met a page out of order, or a key before its `start-after`: its
     /// ranges do not hold what their keys say.
     UnorderedInRange,
+    /// A probe of `s3meta plan` met a page out of order, or a key before its `start-after`.
+    UnorderedForPlan,
     /// A page whose keys do not come after the previous page's last key.
     WentBackwards {
         page: u64,
@@ -405,6 +407,9 @@ impl fmt::Display for Error {
                 ),
                 ListingError::UnorderedInRange => f.write_str(
                     "ListObjectsV2 listed out of order, or before the start-after key, in a listing split into key ranges: the ranges cannot be trusted (run with --list-concurrency 1)",
+                ),
+                ListingError::UnorderedForPlan => f.write_str(
+                    "ListObjectsV2 listed out of order, or before the start-after key: a store that does not list in key order cannot be cut into shards (scan it in one process)",
                 ),
                 ListingError::WentBackwards { page, previous, first } => write!(
                     f,

@@ -17,6 +17,7 @@ pub(crate) mod lookup;
 pub mod output;
 pub(crate) mod pacing;
 pub(crate) mod park_delay;
+pub mod plan;
 pub(crate) mod pool;
 pub mod progress;
 pub(crate) mod rate_meter;

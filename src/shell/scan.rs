@@ -25,6 +25,7 @@ use super::tls::TlsOptions;
 use crate::core::checkpoint::{Checkpoint, ScanIdentity};
 use crate::core::endpoint::{BucketTarget, Scheme};
 use crate::core::output::Format;
+use crate::core::ranges::Boundary;
 use crate::core::resolve::ResolveRule;
 use crate::core::sigv4::{Credentials, Signer, SigningSettings};
 
@@ -47,6 +48,8 @@ pub struct ScanConfig {
     pub target: BucketTarget,
     pub prefix: Vec<u8>,
     pub start_after: Option<Vec<u8>>,
+    /// Where the listing stops (a shard's end, `--shard`); `None`: at its end.
+    pub end: Option<Boundary>,
     pub region: String,
     /// `None` for anonymous requests.
     pub credentials: Option<Credentials>,
@@ -87,6 +90,7 @@ impl ScanConfig {
             target,
             prefix: Vec::new(),
             start_after: None,
+            end: None,
             region: "us-east-1".into(),
             credentials,
             tls: TlsOptions::default(),
@@ -117,6 +121,7 @@ impl ScanConfig {
             bucket: self.target.bucket.clone(),
             prefix: self.prefix.clone(),
             start_after: self.start_after.clone(),
+            end: self.end.clone(),
             format: self.format.name().to_owned(),
             include_all: self.include_all,
         }
@@ -266,15 +271,7 @@ pub fn run_scan(config: &ScanConfig, out: &mut dyn Output) -> ScanReport {
         fatal: Some(fatal),
         ..ScanReport::of_counters(Counters::default())
     };
-    if let Some(c) = &config.credentials {
-        // A secret that is the key id (MinIO's `minioadmin`) is no secret, and the key id may be shown.
-        if c.secret_access_key() != c.access_key_id() {
-            never_show(c.secret_access_key());
-        }
-        if let Some(token) = c.session_token() {
-            never_show(token);
-        }
-    }
+    hide_secrets(config);
     let park_delay = ParkDelay::new();
     let runtime = match park_delay.runtime() {
         Ok(rt) => rt,
@@ -289,10 +286,6 @@ pub fn run_scan(config: &ScanConfig, out: &mut dyn Output) -> ScanReport {
         Ok(c) => Arc::new(c),
         Err(e) => return failed(e),
     };
-    let signer = config
-        .credentials
-        .clone()
-        .map(|c| Signer::new(c, &config.region, "s3", SigningSettings::S3));
     let listers = config.list_concurrency.unwrap_or(AUTO_LISTERS).max(1);
     let pacing = Arc::new(Pacing::new(
         LimitSettings {
@@ -312,17 +305,14 @@ pub fn run_scan(config: &ScanConfig, out: &mut dyn Output) -> ScanReport {
         },
         ahead_bytes: config.window_bytes,
     };
-    let settings = ClientSettings {
-        timeout: config.timeout,
-        concurrency: config.concurrency,
-        listers,
-        max_header_bytes: config.max_header_bytes,
-    };
     let resumed_after = config.resume.as_ref().and_then(|c| c.after.clone());
     let request = ListRequest {
         prefix: config.prefix.clone(),
-        start_after: resumed_after.or_else(|| config.start_after.clone()),
-        end: None,
+        // An empty start-after (a plan's shard that starts before every key) is none.
+        start_after: resumed_after
+            .or_else(|| config.start_after.clone())
+            .filter(|k| !k.is_empty()),
+        end: config.end.clone(),
         max_keys: config.max_keys,
     };
     let limits = SchedulerLimits::new(config.concurrency, config.window_bytes);
@@ -340,14 +330,7 @@ pub fn run_scan(config: &ScanConfig, out: &mut dyn Output) -> ScanReport {
         emitter = emitter.resuming(checkpoint);
     }
     let end = runtime.block_on(async {
-        let client = Arc::new(S3Client::new(
-            config.target.clone(),
-            signer,
-            settings,
-            park_delay.clone(),
-            connector.clone(),
-            pacing.clone(),
-        ));
+        let client = Arc::new(s3_client(config, listers, &park_delay, &connector, &pacing));
         run_pipeline(
             client.clone(),
             client,
@@ -390,9 +373,50 @@ pub fn run_scan(config: &ScanConfig, out: &mut dyn Output) -> ScanReport {
     }
 }
 
+/// Marks the credentials' secrets as never to be shown (the one gate to stderr takes them out).
+pub(crate) fn hide_secrets(config: &ScanConfig) {
+    if let Some(c) = &config.credentials {
+        // A secret that is the key id (MinIO's `minioadmin`) is no secret, and the key id may be shown.
+        if c.secret_access_key() != c.access_key_id() {
+            never_show(c.secret_access_key());
+        }
+        if let Some(token) = c.session_token() {
+            never_show(token);
+        }
+    }
+}
+
+/// The S3 client of a scan (or a plan) with `listers` LIST streams, on `connector`'s connections.
+pub(crate) fn s3_client(
+    config: &ScanConfig,
+    listers: usize,
+    park_delay: &Arc<ParkDelay>,
+    connector: &Arc<Connector>,
+    pacing: &Arc<Pacing>,
+) -> S3Client {
+    let signer = config
+        .credentials
+        .clone()
+        .map(|c| Signer::new(c, &config.region, "s3", SigningSettings::S3));
+    let settings = ClientSettings {
+        timeout: config.timeout,
+        concurrency: config.concurrency,
+        listers,
+        max_header_bytes: config.max_header_bytes,
+    };
+    S3Client::new(
+        config.target.clone(),
+        signer,
+        settings,
+        park_delay.clone(),
+        connector.clone(),
+        pacing.clone(),
+    )
+}
+
 /// Where the scan's connections go, and how: the `--resolve` rule for its host if there is one, TLS for
 /// `https://`.
-fn connector(config: &ScanConfig) -> Result<Connector, Error> {
+pub(crate) fn connector(config: &ScanConfig) -> Result<Connector, Error> {
     let target = &config.target;
     let host = target.connect_host();
     let fixed = ResolveRule::for_target(&config.resolve, target).map(|r| r.addrs.clone());
