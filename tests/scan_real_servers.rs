@@ -448,6 +448,72 @@ fn listing_key_ranges_at_once_gives_the_bytes_of_one_stream() {
 
 #[test]
 #[ignore = "needs the real servers of tests/run.sh"]
+fn four_shards_of_a_plan_give_the_bytes_of_one_scan() {
+    for server in servers() {
+        let dir = std::env::temp_dir().join(format!(
+            "s3meta-it-plan-{}-{}",
+            std::process::id(),
+            server.name
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let plan = dir.join("plan.json");
+        let plan = plan.to_str().unwrap();
+        let env = server.env();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        // Small probe pages, so the cuts fall among the hard keys.
+        let made = common::s3meta(
+            &[
+                "plan",
+                "s3://itest",
+                "--shards",
+                "4",
+                "--max-keys",
+                "20",
+                "-o",
+                plan,
+                "--endpoint-url",
+                &server.endpoint,
+            ],
+            &env,
+        );
+        assert_eq!(made.code, 0, "{}: {}", server.name, made.stderr);
+        let one = server.scan(&["s3://itest", "--format", "jsonl", "--all"]);
+        let mut joined = String::new();
+        let mut nonempty = 0;
+        for i in 0..4 {
+            let which = format!("{i}/4");
+            let part = server.scan(&[
+                "s3://itest",
+                "--format",
+                "jsonl",
+                "--all",
+                "--max-keys",
+                "20",
+                "--plan",
+                plan,
+                "--shard",
+                &which,
+            ]);
+            assert_eq!(part.code, 0, "{} shard {i}: {}", server.name, part.stderr);
+            nonempty += usize::from(!part.stdout.is_empty());
+            joined.push_str(&part.stdout);
+        }
+        assert!(
+            joined == one.stdout,
+            "{}: the shards differ from one scan",
+            server.name
+        );
+        assert!(
+            nonempty >= 3,
+            "{}: {nonempty} shards hold objects",
+            server.name
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[test]
+#[ignore = "needs the real servers of tests/run.sh"]
 fn start_after_and_output_file() {
     for server in servers() {
         let dir =

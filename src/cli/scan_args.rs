@@ -108,7 +108,7 @@ USAGE:
 The ranges are balanced from a few hundred LIST probes of the key space, not from a full listing,
 so the shards hold about, not exactly, as many objects each. They are exact where it matters: every
 object of the listing falls in one shard, and the outputs of the N scans, concatenated in shard
-order, are the bytes of one scan of the whole listing. The plan is JSON (docs/GUIDE.md, \"Shards\").
+order, are the bytes of one scan of the whole listing. The plan is JSON (README.md, \"Shards\").
 
 OPTIONS:
         --shards N             how many ranges, 1 to 10000

@@ -1,6 +1,6 @@
 //! A shard plan: one listing cut into key ranges that separate scans (processes, machines, array
 //! tasks) list on their own, and whose outputs, concatenated in shard order, are the bytes of one
-//! scan. Written and read as JSON (the format is documented in docs/GUIDE.md, "Shards").
+//! scan. Written and read as JSON (the format is documented in README.md, "Shards").
 //!
 //! Shard `i` lists the keys after its `start_after` up to its end: the [`Boundary`] the next shard
 //! starts after. Shard 0 starts where the planned scan does; the last shard runs to the end.
