@@ -6,6 +6,7 @@ pub mod endpoint;
 pub mod escape;
 pub mod http_date;
 pub mod json;
+pub mod key_space;
 pub mod list;
 pub mod metadata;
 pub mod output;

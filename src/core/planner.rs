@@ -3,7 +3,7 @@
 //! cuts the listing into shards of about as many objects each.
 //!
 //! What it knows is a row of pages, in key order, with gaps between them. A gap's objects are
-//! estimated from how densely the pages beside it hold keys ([`span_ratio`]); the gap holding the
+//! estimated from how densely the pages beside it hold keys ([`KeySpace::ratio`]); the gap holding the
 //! most is probed in its middle, until every gap holds little next to a shard or the probes are
 //! spent. Where the listing ends is found first, by probing past each prefix of the last key seen
 //! ([`keys_past_prefixes`]). Shards are cut at keys seen in pages, where the next entry is known, so
@@ -11,11 +11,10 @@
 
 use std::collections::HashSet;
 
+use super::key_space::KeySpace;
 use super::list::{listed_in_order, EntryProblem, ListEntry, ListPage};
 use super::plan::{Plan, ShardRange};
-use super::ranges::{
-    key_between, key_between_within, keys_past_prefixes, span_ratio, Alphabet, Boundary,
-};
+use super::ranges::{key_between, key_between_within, keys_past_prefixes, Alphabet, Boundary};
 
 /// Probes sent at once.
 pub const PROBES_AT_ONCE: usize = 16;
@@ -44,12 +43,10 @@ struct Cut {
 
 /// What lies between a page and the next (or the end of the listing).
 struct Gap {
-    /// How many objects it may hold: the larger reading of the pages beside it (what to probe next).
+    /// About how many objects: the geometric mean of what the pages beside it read (key space past
+    /// the last key of a group, `d1/d9/…` before `d2`, is mostly empty, and one of the two may see
+    /// it as vast).
     objects: f64,
-    /// How many it likely holds: the geometric mean of the readings (what shards are cut by). Key
-    /// space past the last key of a group (`d1/d9/…` before `d2`) is mostly empty, and one of the two
-    /// pages may see it as vast.
-    likely: f64,
     /// The key it ends at (the next page's start, or the end).
     upper: Vec<u8>,
     /// A page beside it holds keys too dense to measure its extent by.
@@ -85,6 +82,7 @@ pub struct Planner {
     /// Past the last page, nothing more can be probed.
     tail_unknown: bool,
     alphabet: Alphabet,
+    space: KeySpace,
     asked: HashSet<Vec<u8>>,
 }
 
@@ -112,6 +110,7 @@ impl Planner {
             end: None,
             tail_unknown: false,
             alphabet: Alphabet::default(),
+            space: KeySpace::default(),
             asked: HashSet::new(),
         }
     }
@@ -216,6 +215,7 @@ impl Planner {
         }
         for e in entries.iter().filter(|e| usable(e)) {
             self.alphabet.learn(&e.key);
+            self.space.learn(&e.key);
         }
         let at = self.pages.partition_point(|p| p.after < after);
         if self.pages.get(at).is_some_and(|p| p.after == after) {
@@ -321,37 +321,45 @@ impl Planner {
         if upper <= page.last {
             return Some(Gap {
                 objects: 0.0,
-                likely: 0.0,
                 upper,
                 dense: false,
             });
         }
-        let alphabet = self.alphabet.widened();
         let mut estimates = Vec::new();
         if page.count >= 2 {
-            let r = span_ratio((&page.last, &upper), (&page.first, &page.last), &alphabet);
+            let r = self
+                .space
+                .ratio((&page.last, &upper), (&page.first, &page.last));
             estimates.push(r * page.count as f64);
         }
         if let Some(n) = next.filter(|n| n.count >= 2) {
-            let r = span_ratio((&page.last, &n.first), (&n.first, &n.last), &alphabet);
+            let r = self
+                .space
+                .ratio((&page.last, &n.first), (&n.first, &n.last));
             estimates.push(r * n.count as f64);
         }
         // A page whose keys span nothing at this precision is dense beyond telling: the gap beside it
-        // is probed before any other.
+        // is probed for its structure, and that reading is left out of the estimate.
         let dense = estimates.iter().any(|e| !e.is_finite());
-        let capped = estimates.iter().map(|e| e.clamp(0.0, MOST_OBJECTS));
-        let (objects, likely) = if estimates.is_empty() {
-            (f64::from(self.max_keys), f64::from(self.max_keys))
+        let finite: Vec<f64> = estimates
+            .iter()
+            .copied()
+            .filter(|e| e.is_finite())
+            .collect();
+        let objects = if finite.is_empty() {
+            f64::from(self.max_keys)
         } else {
-            let n = estimates.len() as f64;
-            (
-                capped.clone().fold(0.0, f64::max),
-                (capped.map(|e| (e + 1.0).ln()).sum::<f64>() / n).exp() - 1.0,
-            )
+            let n = finite.len() as f64;
+            (finite
+                .iter()
+                .map(|e| (e.clamp(0.0, MOST_OBJECTS) + 1.0).ln())
+                .sum::<f64>()
+                / n)
+                .exp()
+                - 1.0
         };
         Some(Gap {
             objects,
-            likely,
             upper,
             dense,
         })
@@ -362,7 +370,7 @@ impl Planner {
         let listed: u64 = self.pages.iter().map(|p| p.count).sum();
         let gaps: f64 = (0..self.pages.len())
             .filter_map(|i| self.gap(i))
-            .map(|g| g.likely)
+            .map(|g| g.objects)
             .sum();
         listed as f64 + gaps
     }
@@ -379,7 +387,7 @@ impl Planner {
             }
             before += page.count as f64;
             if let Some(gap) = self.gap(i) {
-                before += gap.likely;
+                before += gap.objects;
             }
         }
         let total = before;

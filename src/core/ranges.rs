@@ -97,9 +97,6 @@ pub fn key_between(after: &[u8], before: Option<&[u8]>) -> Option<Vec<u8>> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Alphabet {
     places: Vec<(u32, u32)>,
-    /// The ranges are taken to hold every character keys have at each position, with no room past
-    /// their tops ([`Alphabet::widened`]).
-    whole: bool,
 }
 
 /// Positions an [`Alphabet`] keeps.
@@ -140,7 +137,6 @@ impl Alphabet {
                 .iter()
                 .map(|&(lo, hi)| (class(lo).0, class(hi).1))
                 .collect(),
-            whole: true,
         }
     }
 
@@ -269,9 +265,8 @@ pub fn span_ratio(span: (&[u8], &[u8]), unit: (&[u8], &[u8]), alphabet: &Alphabe
         let (mut value, mut scale) = (0.0, 1.0);
         for (i, &c) in k.iter().enumerate().skip(shared).take(12) {
             let (lo, hi) = alphabet.at(i).unwrap_or((0, 0x10_FFFF));
-            // One more place than the alphabet holds (past its top), unless it is whole.
-            let room = if alphabet.whole { 1.0 } else { 2.0 };
-            let base = f64::from(hi.saturating_sub(lo)) + room;
+            // One more place than the alphabet holds: past its top.
+            let base = f64::from(hi.saturating_sub(lo)) + 2.0;
             let digit = f64::from(c.clamp(lo, hi + 1) - lo);
             scale /= base;
             value += digit * scale;
