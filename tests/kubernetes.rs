@@ -25,7 +25,7 @@ fn validator() -> Option<String> {
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    let required = std::env::var("S3META_REQUIRE_SERVERS")
+    let required = std::env::var("S3META_REQUIRE_TOOLS")
         .unwrap_or_default()
         .split(',')
         .any(|s| s == "kubernetes-validate");

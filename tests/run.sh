@@ -75,5 +75,6 @@ export S3META_BINARY="$PWD/target/release/s3meta"
 step "cargo test"
 export S3META_TEST_SERVERS="$spec"
 export S3META_SLURM_CONF="$SCRATCH/slurm/slurm.conf"
-export S3META_REQUIRE_SERVERS=rgw,s3sfs,garage,slurm,kubernetes-validate
+export S3META_REQUIRE_SERVERS=rgw,s3sfs,garage
+export S3META_REQUIRE_TOOLS=slurm,kubernetes-validate
 cargo test --locked "$@" -- --include-ignored

@@ -17,13 +17,13 @@ fn slurm_conf() -> Option<String> {
     let conf = std::env::var("S3META_SLURM_CONF")
         .ok()
         .filter(|c| !c.is_empty());
-    let required = std::env::var("S3META_REQUIRE_SERVERS")
+    let required = std::env::var("S3META_REQUIRE_TOOLS")
         .unwrap_or_default()
         .split(',')
         .any(|s| s == "slurm");
     assert!(
         conf.is_some() || !required,
-        "S3META_REQUIRE_SERVERS names slurm, but S3META_SLURM_CONF is not set"
+        "S3META_REQUIRE_TOOLS names slurm, but S3META_SLURM_CONF is not set"
     );
     conf
 }

@@ -5,6 +5,8 @@
 
 use std::collections::BTreeSet;
 
+use super::ranges::ratio_of;
+
 /// Positions read (the first of a key's characters past what the compared keys share).
 const PLACES: usize = 12;
 /// Positions learned.
@@ -83,25 +85,13 @@ impl KeySpace {
     /// first), reading each key as a fraction past what all four share. Infinite when `unit` spans
     /// nothing at this precision.
     pub fn ratio(&self, span: (&[u8], &[u8]), unit: (&[u8], &[u8])) -> f64 {
-        let chars =
-            |k: &[u8]| -> Vec<u32> { String::from_utf8_lossy(k).chars().map(u32::from).collect() };
-        let keys = [chars(span.0), chars(span.1), chars(unit.0), chars(unit.1)];
-        let shared = (0..)
-            .take_while(|&i| {
-                let c = keys[0].get(i);
-                c.is_some() && keys[1..].iter().all(|k| k.get(i) == c)
-            })
-            .count();
-        let bases: Vec<Vec<(u32, u32)>> = (shared..shared + PLACES)
-            .map(|i| {
-                self.places
-                    .get(i)
-                    .map_or_else(|| vec![(0, 0x10_FFFF)], Place::intervals)
-            })
-            .collect();
-        let at = |k: &[u32]| {
+        ratio_of(span, unit, |k, shared| {
             let (mut value, mut scale) = (0.0, 1.0);
-            for (c, intervals) in k.iter().skip(shared).zip(&bases) {
+            for (i, c) in k.iter().enumerate().skip(shared).take(PLACES) {
+                let intervals = self
+                    .places
+                    .get(i)
+                    .map_or_else(|| vec![(0, 0x10_FFFF)], Place::intervals);
                 let size: u64 = intervals
                     .iter()
                     .map(|(lo, hi)| u64::from(hi - lo) + 1)
@@ -109,7 +99,7 @@ impl KeySpace {
                 // The rank of `c` among the characters the position holds; one past its top for a
                 // character above them all.
                 let mut rank = 0u64;
-                for &(lo, hi) in intervals {
+                for &(lo, hi) in &intervals {
                     if *c < lo {
                         break;
                     }
@@ -119,12 +109,7 @@ impl KeySpace {
                 value += rank as f64 * scale;
             }
             value
-        };
-        let unit = at(&keys[3]) - at(&keys[2]);
-        if unit <= 0.0 {
-            return f64::INFINITY;
-        }
-        ((at(&keys[1]) - at(&keys[0])) / unit).max(0.0)
+        })
     }
 }
 

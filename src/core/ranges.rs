@@ -252,16 +252,7 @@ pub fn pages_to(first: &[u8], last: &[u8], end: &[u8], alphabet: &Alphabet) -> f
 /// lower first). Keys are read as fractions past what all four share, each position in the base of
 /// the characters `alphabet` saw there (digits in base 10). Infinite when `unit` spans nothing.
 pub fn span_ratio(span: (&[u8], &[u8]), unit: (&[u8], &[u8]), alphabet: &Alphabet) -> f64 {
-    let chars =
-        |k: &[u8]| -> Vec<u32> { String::from_utf8_lossy(k).chars().map(u32::from).collect() };
-    let keys = [chars(span.0), chars(span.1), chars(unit.0), chars(unit.1)];
-    let shared = (0..)
-        .take_while(|&i| {
-            let c = keys[0].get(i);
-            c.is_some() && keys[1..].iter().all(|k| k.get(i) == c)
-        })
-        .count();
-    let at = |k: &[u32]| {
+    ratio_of(span, unit, |k, shared| {
         let (mut value, mut scale) = (0.0, 1.0);
         for (i, &c) in k.iter().enumerate().skip(shared).take(12) {
             let (lo, hi) = alphabet.at(i).unwrap_or((0, 0x10_FFFF));
@@ -272,12 +263,30 @@ pub fn span_ratio(span: (&[u8], &[u8]), unit: (&[u8], &[u8]), alphabet: &Alphabe
             value += digit * scale;
         }
         value
-    };
-    let unit = at(&keys[3]) - at(&keys[2]);
+    })
+}
+
+/// The ratio of two stretches of key space, each key read as a number by `at` (its code points, and
+/// how many of them all four keys share). Infinite when `unit` spans nothing.
+pub(crate) fn ratio_of(
+    span: (&[u8], &[u8]),
+    unit: (&[u8], &[u8]),
+    at: impl Fn(&[u32], usize) -> f64,
+) -> f64 {
+    let chars =
+        |k: &[u8]| -> Vec<u32> { String::from_utf8_lossy(k).chars().map(u32::from).collect() };
+    let keys = [chars(span.0), chars(span.1), chars(unit.0), chars(unit.1)];
+    let shared = (0..)
+        .take_while(|&i| {
+            let c = keys[0].get(i);
+            c.is_some() && keys[1..].iter().all(|k| k.get(i) == c)
+        })
+        .count();
+    let unit = at(&keys[3], shared) - at(&keys[2], shared);
     if unit <= 0.0 {
         return f64::INFINITY;
     }
-    ((at(&keys[1]) - at(&keys[0])) / unit).max(0.0)
+    ((at(&keys[1], shared) - at(&keys[0], shared)) / unit).max(0.0)
 }
 
 /// Where the middle is taken towards an open end, after the character `c`: the end of its length class.
