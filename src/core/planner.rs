@@ -3,7 +3,8 @@
 //! cuts the listing into shards of about as many objects each.
 //!
 //! What it knows is a row of pages, in key order, with gaps between them. A gap's objects are
-//! estimated from how densely the pages beside it hold keys ([`KeySpace::ratio`]); the gap holding the
+//! estimated from how densely the pages beside it hold keys ([`KeySpace::ratio`]), and where a gap
+//! leaves the folder (`…/`) a page lies in, from how many folders it spans; the gap holding the
 //! most is probed in its middle, until every gap holds little next to a shard or the probes are
 //! spent. Where the listing ends is found first, by probing past each prefix of the last key seen
 //! ([`keys_past_prefixes`]). Shards are cut at keys seen in pages, where the next entry is known, so
@@ -51,6 +52,25 @@ struct Gap {
     upper: Vec<u8>,
     /// A page beside it holds keys too dense to measure its extent by.
     dense: bool,
+    /// It leaves the folder of a page beside it.
+    structural: bool,
+}
+
+/// The folder a page's keys all lie in: the longest prefix of its first and last keys that ends in
+/// `/`, if they share one.
+fn folder<'k>(first: &[u8], last: &'k [u8]) -> Option<&'k [u8]> {
+    let shared = first.iter().zip(last).take_while(|(a, b)| a == b).count();
+    let end = last[..shared].iter().rposition(|&b| b == b'/')?;
+    Some(&last[..=end])
+}
+
+/// The key past every key in `folder` (its `/` made a `0`, the next byte).
+fn past_folder(folder: &[u8]) -> Vec<u8> {
+    let mut past = folder.to_vec();
+    if let Some(last) = past.last_mut() {
+        *last += 1;
+    }
+    past
 }
 
 /// A probe's page, as far as the plan needs it.
@@ -103,7 +123,7 @@ impl Planner {
             start,
             prefix,
             max_keys: max_keys.max(1),
-            budget: (32 * shards as u64).clamp(256, 8192),
+            budget: (32 * shards as u64).clamp(512, 8192),
             probes: 0,
             started: false,
             pages: Vec::new(),
@@ -164,8 +184,17 @@ impl Planner {
                     .take(8)
                     .collect()
             } else {
-                // A gap of less than a page is listed from its start; a larger one split in the middle.
-                let key = if gap.objects <= f64::from(self.max_keys) / 2.0 {
+                // A gap of less than a page is listed from its start, one that leaves a folder and
+                // seems to hold little is probed where the folder ends, and a larger one is split in
+                // the middle.
+                let page = f64::from(self.max_keys);
+                let key = if gap.structural && gap.objects <= 2.0 * page {
+                    keys_past_prefixes(low)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .rfind(|k| k.as_slice() < gap.upper.as_slice() && fresh(k))
+                        .or_else(|| Some(low.clone()))
+                } else if gap.objects <= page / 2.0 {
                     Some(low.clone())
                 } else {
                     key_between_within(low, Some(&gap.upper), &self.alphabet.widened())
@@ -323,20 +352,60 @@ impl Planner {
                 objects: 0.0,
                 upper,
                 dense: false,
+                structural: false,
             });
         }
         let mut estimates = Vec::new();
+        let count = page.count as f64;
+        let mut structural = false;
         if page.count >= 2 {
-            let r = self
-                .space
-                .ratio((&page.last, &upper), (&page.first, &page.last));
-            estimates.push(r * page.count as f64);
+            match folder(&page.first, &page.last).filter(|f| !upper.starts_with(f)) {
+                // The gap leaves the folder the page lies in: what the page's density says of the
+                // key space past it would count every name the folder could hold (`obj013999` to
+                // `obj999999` in a folder numbered from `obj013000`). The rest of the folder is
+                // taken to hold at most another page unless it was seen to go on, and each folder
+                // between as many as this page.
+                Some(f) => {
+                    structural = true;
+                    let past = past_folder(f);
+                    let rest = self
+                        .space
+                        .ratio((&page.last, &past), (&page.first, &page.last))
+                        * count;
+                    // A folder seen to go on past a page (the page before lies in it too) may hold
+                    // as many more as its names say; one not seen so is taken to end soon.
+                    let goes_on = i > 0
+                        && self.pages[i - 1].count > 0
+                        && self.pages[i - 1].first.starts_with(f);
+                    let rest = if goes_on { rest } else { rest.min(count) };
+                    let between = self.space.ratio((&past, &upper), (f, &past));
+                    estimates.push(rest + between * count);
+                }
+                None => {
+                    let r = self
+                        .space
+                        .ratio((&page.last, &upper), (&page.first, &page.last));
+                    estimates.push(r * count);
+                }
+            }
         }
         if let Some(n) = next.filter(|n| n.count >= 2) {
-            let r = self
-                .space
-                .ratio((&page.last, &n.first), (&n.first, &n.last));
-            estimates.push(r * n.count as f64);
+            let count = n.count as f64;
+            match folder(&n.first, &n.last).filter(|f| !page.last.starts_with(f)) {
+                // The same from the folder the next page lies in, backwards.
+                Some(f) => {
+                    structural = true;
+                    let start = self.space.ratio((f, &n.first), (&n.first, &n.last));
+                    let between = self.space.ratio((&page.last, f), (f, &past_folder(f)));
+                    estimates.push((start * count).min(count) + between * count);
+                }
+                None => {
+                    let r = self
+                        .space
+                        .ratio((&page.last, &n.first), (&n.first, &n.last));
+                    estimates.push(r * count);
+                }
+            }
         }
         // A page whose keys span nothing at this precision is dense beyond telling: the gap beside it
         // is probed for its structure, and that reading is left out of the estimate.
@@ -362,6 +431,7 @@ impl Planner {
             objects,
             upper,
             dense,
+            structural,
         })
     }
 
@@ -570,6 +640,21 @@ mod tests {
     }
 
     #[test]
+    fn folders_numbered_across_one_another_are_cut_by_folder() {
+        // As s3meta sim's tree layout: 1,000 objects a folder, numbered through the whole bucket, so
+        // no folder's names say where it ends.
+        let mut keys: Vec<Vec<u8>> = (0..200_000u64)
+            .map(|i| format!("d{}/d{}/obj{i:06}", i / 20_000, (i / 1000) % 20).into_bytes())
+            .collect();
+        keys.sort();
+        let bucket = Bucket {
+            keys,
+            max_keys: 1000,
+        };
+        balanced(&bucket.counts(&plan_of(&bucket, 4)), 0.35);
+    }
+
+    #[test]
     fn small_and_empty_buckets_still_get_every_shard() {
         let keys = (0..100).map(|i| format!("k{i:03}").into_bytes()).collect();
         let bucket = Bucket {
@@ -617,7 +702,23 @@ mod tests {
                 .map(|i| format!("{}/{i:05}", (b'a' + (i % 26) as u8) as char).into_bytes()),
         );
         skew.sort();
-        for (name, keys) in [("flat", flat), ("tree", tree), ("skew", skew)] {
+        let sim: Vec<Vec<u8>> = (0..1_000_000u64)
+            .map(|i| {
+                format!(
+                    "d{}/d{}/d{}/obj{i:06}",
+                    i / 100_000,
+                    (i / 10_000) % 10,
+                    (i / 1000) % 10
+                )
+                .into_bytes()
+            })
+            .collect();
+        for (name, keys) in [
+            ("flat", flat),
+            ("tree", tree),
+            ("skew", skew),
+            ("sim-tree", sim),
+        ] {
             let bucket = Bucket {
                 keys,
                 max_keys: 1000,
