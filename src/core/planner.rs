@@ -147,6 +147,10 @@ impl Planner {
             self.started = true;
             return vec![self.start.clone()];
         }
+        if self.shards == 1 {
+            // One shard is the whole listing: the first page showed the store lists.
+            return Vec::new();
+        }
         let room = (self.budget.saturating_sub(self.probes) as usize).min(PROBES_AT_ONCE);
         let mut out: Vec<Vec<u8>> = Vec::new();
         if let Some(last) = self.pages.last().filter(|p| !p.closed) {
