@@ -13,7 +13,7 @@ const PLACES: usize = 12;
 const LEARNED: usize = 64;
 /// Characters outside the classes kept per position; past this, the position holds every code point
 /// between its lowest and highest.
-const OTHERS: usize = 256;
+const OTHERS: usize = 64;
 
 const CLASSES: [(u32, u32); 3] = [
     ('0' as u32, '9' as u32),
@@ -27,9 +27,22 @@ struct Place {
     others: BTreeSet<u32>,
     lowest: u32,
     highest: u32,
+    /// What [`Place::intervals`] gives, kept: keys are read far more often than a place changes.
+    held: Vec<(u32, u32)>,
+    /// How many code points `held` holds.
+    size: u64,
 }
 
 impl Place {
+    fn refresh(&mut self) {
+        self.held = self.intervals();
+        self.size = self
+            .held
+            .iter()
+            .map(|(lo, hi)| u64::from(hi - lo) + 1)
+            .sum();
+    }
+
     /// The code points it holds, as sorted, disjoint intervals.
     fn intervals(&self) -> Vec<(u32, u32)> {
         if self.others.len() > OTHERS {
@@ -69,6 +82,12 @@ impl KeySpace {
                 });
             }
             let place = &mut self.places[i];
+            let before = (
+                place.lowest,
+                place.highest,
+                place.classes,
+                place.others.len(),
+            );
             place.lowest = place.lowest.min(c);
             place.highest = place.highest.max(c);
             match CLASSES.iter().position(|&(lo, hi)| (lo..=hi).contains(&c)) {
@@ -77,6 +96,15 @@ impl KeySpace {
                     place.others.insert(c);
                 }
                 None => {}
+            }
+            let after = (
+                place.lowest,
+                place.highest,
+                place.classes,
+                place.others.len(),
+            );
+            if before != after || place.held.is_empty() {
+                place.refresh();
             }
         }
     }
@@ -88,18 +116,15 @@ impl KeySpace {
         ratio_of(span, unit, |k, shared| {
             let (mut value, mut scale) = (0.0, 1.0);
             for (i, c) in k.iter().enumerate().skip(shared).take(PLACES) {
-                let intervals = self
+                const EVERY: (&[(u32, u32)], u64) = (&[(0, 0x10_FFFF)], 0x11_0000);
+                let (intervals, size) = self
                     .places
                     .get(i)
-                    .map_or_else(|| vec![(0, 0x10_FFFF)], Place::intervals);
-                let size: u64 = intervals
-                    .iter()
-                    .map(|(lo, hi)| u64::from(hi - lo) + 1)
-                    .sum();
+                    .map_or(EVERY, |p| (p.held.as_slice(), p.size));
                 // The rank of `c` among the characters the position holds; one past its top for a
                 // character above them all.
                 let mut rank = 0u64;
-                for &(lo, hi) in &intervals {
+                for &(lo, hi) in intervals {
                     if *c < lo {
                         break;
                     }

@@ -168,11 +168,13 @@ impl Planner {
                 out.extend(candidates);
             }
         }
-        let total = self.total();
+        let all: Vec<Option<Gap>> = (0..self.pages.len()).map(|i| self.gap(i)).collect();
+        let listed: u64 = self.pages.iter().map(|p| p.count).sum();
+        let total = listed as f64 + all.iter().flatten().map(|g| g.objects).sum::<f64>();
         let worth = (total / self.shards as f64 * GAP_SHARE).max(1.0);
         let mut gaps: Vec<(f64, Vec<Vec<u8>>)> = Vec::new();
-        for i in 0..self.pages.len() {
-            let Some(gap) = self.gap(i) else { continue };
+        for (i, gap) in all.into_iter().enumerate() {
+            let Some(gap) = gap else { continue };
             if gap.objects < worth {
                 continue;
             }
@@ -437,16 +439,6 @@ impl Planner {
             dense,
             structural,
         })
-    }
-
-    /// About how many objects the listing holds: those listed, and the gaps' estimates.
-    fn total(&self) -> f64 {
-        let listed: u64 = self.pages.iter().map(|p| p.count).sum();
-        let gaps: f64 = (0..self.pages.len())
-            .filter_map(|i| self.gap(i))
-            .map(|g| g.objects)
-            .sum();
-        listed as f64 + gaps
     }
 
     /// The plan: shards of about as many objects each, cut at the places seen nearest to each share.
