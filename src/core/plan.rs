@@ -140,9 +140,14 @@ impl Plan {
                 ));
             }
             let end = key_of(get("end")?, &what("end"))?;
+            // The text the server sent, which an `EncodingType=url` listing sends encoded (up to
+            // three bytes a byte), and which is matched, not ordered.
             let end_next = match item.get("end_next") {
-                Some(v) => key_of(v, &what("end_next"))?,
-                None => None,
+                None | Some(Json::Null) => None,
+                Some(Json::String(s)) if s.len() <= 3 * MAX_KEY_BYTES => {
+                    Some(s.as_bytes().to_vec())
+                }
+                Some(_) => return Err(format!("{} is not a listed key's text", what("end_next"))),
             };
             let last = i + 1 == items.len();
             let end = match (end, last) {
@@ -158,9 +163,6 @@ impl Plan {
                 (Some(key), false) => {
                     if start_after.as_deref().is_some_and(|s| key.as_slice() < s) {
                         return Err(format!("shard {i} ends before it starts"));
-                    }
-                    if end_next.as_deref().is_some_and(|n| n <= key.as_slice()) {
-                        return Err(format!("shard {i}'s \"end_next\" is not after its \"end\""));
                     }
                     Some(Boundary {
                         key,
@@ -208,7 +210,8 @@ mod tests {
                 },
                 ShardRange {
                     start_after: k("p/a\"\\\n"),
-                    end: boundary("p/m\u{10ffff}", None),
+                    // As sent in an `EncodingType=url` page: it may read as sorting before the end.
+                    end: boundary("p/m\u{10ffff}", Some("p/m%2Bx")),
                     objects_estimated: 11,
                 },
                 ShardRange {
@@ -250,8 +253,8 @@ mod tests {
                 "the last shard has an end",
             ),
             (
-                text.replace("\"end_next\": \"p/a+b\"", "\"end_next\": \"p/\""),
-                "not after its \"end\"",
+                text.replace("\"end_next\": \"p/a+b\"", "\"end_next\": 7"),
+                "not a listed key's text",
             ),
             (
                 text.replace("\"bucket\": \"b\"", "\"bucket\": 1"),
