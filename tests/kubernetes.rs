@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::s3meta;
-use common::sim::{start_sim, CREDS};
+use common::sim::{make_plan, start_sim, CREDS};
 use serde_json::Value;
 
 const MANIFEST: &str = concat!(
@@ -105,21 +105,7 @@ fn the_indexed_job_is_a_valid_job_that_scans_one_shard_per_index() {
     let sim = start_sim(&["--objects", "8000", "--layout", "tree:4:3"]);
     let plan_path = after("--plan");
     let plan_here = dir.join(Path::new(&plan_path).file_name().unwrap());
-    let n = completions.to_string();
-    let made = s3meta(
-        &[
-            "plan",
-            "s3://sim",
-            "--shards",
-            &n,
-            "-o",
-            plan_here.to_str().unwrap(),
-            "--endpoint-url",
-            &sim.endpoint,
-        ],
-        &CREDS,
-    );
-    assert_eq!(made.code, 0, "{}", made.stderr);
+    make_plan(&sim, completions, &plan_here, &[]);
     let data = dir.to_str().unwrap().to_owned();
     let here: Vec<String> = args
         .iter()

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::s3meta;
-use common::sim::{start_sim, Sim, CREDS};
+use common::sim::{make_plan, start_sim, Sim, CREDS};
 
 fn run(sim: &Sim, command: &str, extra: &[&str]) -> common::Run {
     let mut args = vec![command, "s3://sim", "--endpoint-url", &sim.endpoint];
@@ -25,21 +25,8 @@ fn scratch(name: &str) -> std::path::PathBuf {
 
 fn plan(sim: &Sim, dir: &std::path::Path, shards: usize, extra: &[&str]) -> String {
     let path = dir.join(format!("plan{shards}.json"));
-    let path = path.to_str().unwrap().to_owned();
-    let n = shards.to_string();
-    let made = run(
-        sim,
-        "plan",
-        &[&["--shards", n.as_str(), "-o", path.as_str()], extra].concat(),
-    );
-    assert_eq!(made.code, 0, "{}", made.stderr);
-    assert!(
-        made.stderr
-            .contains(&format!("a plan of {shards} shards, from ")),
-        "{}",
-        made.stderr
-    );
-    path
+    make_plan(sim, shards, &path, extra);
+    path.to_str().unwrap().to_owned()
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::s3meta;
-use common::sim::{start_sim, Sim, CREDS};
+use common::sim::{make_plan, start_sim, Sim, CREDS};
 
 /// `SLURM_CONF` of the cluster tests/run.sh started, or `None` (the test then fails if Slurm is
 /// required, and passes as a no-op in a plain `cargo test --include-ignored` elsewhere).
@@ -113,20 +113,7 @@ fn a_slurm_array_of_four_shards_gives_the_bytes_of_one_scan_and_resumes_a_requeu
         "5ms",
     ]);
     let plan = dir.join("plan.json");
-    let made = s3meta(
-        &[
-            "plan",
-            "s3://sim",
-            "--shards",
-            "4",
-            "-o",
-            plan.to_str().unwrap(),
-            "--endpoint-url",
-            &sim.endpoint,
-        ],
-        &CREDS,
-    );
-    assert_eq!(made.code, 0, "{}", made.stderr);
+    make_plan(&sim, 4, &plan, &[]);
     let one = s3meta(
         &["scan", "s3://sim", "--endpoint-url", &sim.endpoint],
         &CREDS,

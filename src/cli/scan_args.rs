@@ -176,6 +176,8 @@ struct Args {
     shard: Option<ShardFlag>,
     plan: Option<PathBuf>,
     shards: Option<usize>,
+    /// The names of the options given, in order.
+    given: Vec<String>,
 }
 
 pub(crate) fn number<T>(flag: &str, value: &str, min: T, max: T) -> Result<T, UsageError>
@@ -239,18 +241,15 @@ const SCAN_ONLY: [&str; 11] = [
 /// Parses the arguments after `plan`: a scan's, but for `--shards N` and without what only a scan
 /// uses.
 pub(crate) fn parse_plan(args: &[String], env: &dyn Environment) -> Result<ParsedPlan, UsageError> {
-    if let Some(f) = args
-        .iter()
-        .find(|a| SCAN_ONLY.contains(&a.split_once('=').map_or(a.as_str(), |(name, _)| name)))
-    {
-        return Err(usage(format!(
-            "{f} is an option of scan, not of plan (see plan --help)"
-        )));
-    }
     let a = match parse_args(args)? {
         None => return Ok(ParsedPlan::Help),
         Some(a) => a,
     };
+    if let Some(f) = a.given.iter().find(|f| SCAN_ONLY.contains(&f.as_str())) {
+        return Err(usage(format!(
+            "{f} is an option of scan, not of plan (see plan --help)"
+        )));
+    }
     let shards = a.shards.ok_or_else(|| {
         usage("plan needs --shards N: how many key ranges to cut the listing into")
     })?;
@@ -283,6 +282,9 @@ fn parse_args(args: &[String]) -> Result<Option<Args>, UsageError> {
     let mut flags = Flags::new(args);
     while let Some(f) = flags.next_flag() {
         let flag = f.name.as_str();
+        if flag.starts_with('-') {
+            a.given.push(flag.to_owned());
+        }
         let mut value = |what: &str| flags.value(&f, what);
         match flag {
             "-h" | "--help" => return Ok(None),

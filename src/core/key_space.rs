@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use super::ranges::ratio_of;
+use super::ranges::{ratio_of, CLASSES};
 
 /// Positions read (the first of a key's characters past what the compared keys share).
 const PLACES: usize = 12;
@@ -14,12 +14,6 @@ const LEARNED: usize = 64;
 /// Characters outside the classes kept per position; past this, the position holds every code point
 /// between its lowest and highest.
 const OTHERS: usize = 64;
-
-const CLASSES: [(u32, u32); 3] = [
-    ('0' as u32, '9' as u32),
-    ('A' as u32, 'Z' as u32),
-    ('a' as u32, 'z' as u32),
-];
 
 #[derive(Debug, Clone, Default)]
 struct Place {

@@ -187,6 +187,11 @@ pub fn read_key(text: Vec<u8>) -> (Vec<u8>, KeyReading, Option<Vec<u8>>) {
     }
 }
 
+/// Whether an entry has a key to order, look up and cut a listing by.
+pub fn usable(e: &ListEntry) -> bool {
+    e.problem.as_deref() != Some(&EntryProblem::NoKey)
+}
+
 /// Whether `b` comes after `a` in a listing: S3 lists in UTF-8 byte order. Either reading of the keys
 /// may be the one the server sorted by, so the order holds if it holds for one of them.
 pub fn listed_in_order(a: &ListEntry, b: &ListEntry) -> bool {

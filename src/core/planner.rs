@@ -13,7 +13,7 @@
 use std::collections::HashSet;
 
 use super::key_space::KeySpace;
-use super::list::{listed_in_order, EntryProblem, ListEntry, ListPage};
+use super::list::{listed_in_order, usable, ListEntry, ListPage};
 use super::plan::{Plan, ShardRange};
 use super::ranges::{key_between, key_between_within, keys_past_prefixes, Alphabet, Boundary};
 
@@ -110,10 +110,6 @@ fn utf8(b: &[u8]) -> bool {
     std::str::from_utf8(b).is_ok()
 }
 
-fn usable(e: &ListEntry) -> bool {
-    e.problem.as_deref() != Some(&EntryProblem::NoKey)
-}
-
 impl Planner {
     /// A plan of `shards` shards for the listing of `prefix` after `start`, with pages of `max_keys`.
     pub fn new(shards: usize, prefix: Vec<u8>, start: Option<Vec<u8>>, max_keys: u32) -> Planner {
@@ -133,11 +129,6 @@ impl Planner {
             space: KeySpace::default(),
             asked: HashSet::new(),
         }
-    }
-
-    /// LIST requests the plan has taken in.
-    pub fn probes(&self) -> u64 {
-        self.probes
     }
 
     /// The keys to fetch the page after next (none: from the start), at most [`PROBES_AT_ONCE`];

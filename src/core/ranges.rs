@@ -99,6 +99,14 @@ pub struct Alphabet {
     places: Vec<(u32, u32)>,
 }
 
+/// Classes of characters a position that holds one of them is taken to hold all of: digits,
+/// capitals, small letters.
+pub(crate) const CLASSES: [(u32, u32); 3] = [
+    ('0' as u32, '9' as u32),
+    ('A' as u32, 'Z' as u32),
+    ('a' as u32, 'z' as u32),
+];
+
 /// Positions an [`Alphabet`] keeps.
 pub const ALPHABET_PLACES: usize = 64;
 
@@ -123,13 +131,11 @@ impl Alphabet {
     /// The alphabet with each position's range widened to whole classes of characters: a position
     /// seen to hold `0` and `3` may hold any digit (a key not listed yet), `c` any lower-case letter.
     pub fn widened(&self) -> Alphabet {
-        let class = |c: u32| -> (u32, u32) {
-            match char::from_u32(c) {
-                Some('0'..='9') => ('0' as u32, '9' as u32),
-                Some('a'..='z') => ('a' as u32, 'z' as u32),
-                Some('A'..='Z') => ('A' as u32, 'Z' as u32),
-                _ => (c, c),
-            }
+        let class = |c: u32| {
+            CLASSES
+                .into_iter()
+                .find(|&(lo, hi)| (lo..=hi).contains(&c))
+                .unwrap_or((c, c))
         };
         Alphabet {
             places: self

@@ -15,7 +15,7 @@ use std::hash::{Hash, Hasher};
 use super::error::{Error, ListingError};
 use super::retry::SmallRng;
 use super::s3_client::S3Client;
-use crate::core::list::{listed_in_order, EntryProblem, KeyReading, ListEntry, ListPage};
+use crate::core::list::{listed_in_order, usable, KeyReading, ListEntry, ListPage};
 use crate::core::ranges::Boundary;
 use crate::core::request::ListParams;
 
@@ -92,11 +92,6 @@ fn token_hash(token: &str) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     token.hash(&mut h);
     h.finish()
-}
-
-/// Whether an entry has a key to order and look up by.
-pub(crate) fn usable(e: &ListEntry) -> bool {
-    e.problem.as_deref() != Some(&EntryProblem::NoKey)
 }
 
 impl PageChecker {
@@ -240,6 +235,7 @@ impl PageChecker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::list::EntryProblem;
 
     fn page(keys: &[&str], next: Option<&str>) -> ListPage {
         ListPage {

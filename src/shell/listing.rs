@@ -23,10 +23,10 @@ use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinSet;
 
 use super::error::{Error, ListingError};
-use super::lister::{usable, ListRequest, ListerMessage, PageChecker, PageSource};
+use super::lister::{ListRequest, ListerMessage, PageChecker, PageSource};
 use super::lock;
 use super::retry::SmallRng;
-use crate::core::list::{resolve_linked_readings, ListEntry, ListPage, PageNames};
+use crate::core::list::{resolve_linked_readings, usable, ListEntry, ListPage, PageNames};
 use crate::core::ranges::{key_between_within, keys_past_prefixes, pages_to, Alphabet, Boundary};
 use crate::core::request::ListParams;
 

@@ -36,7 +36,7 @@ pub fn run_plan(config: &ScanConfig, shards: usize) -> Result<Plan, Error> {
     let mut planner = Planner::new(
         shards,
         config.prefix.clone(),
-        config.start_after.clone().filter(|k| !k.is_empty()),
+        config.listing_start(),
         config.max_keys,
     );
     runtime.block_on(async {

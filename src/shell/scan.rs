@@ -113,6 +113,12 @@ impl ScanConfig {
         }
     }
 
+    /// The key the listing starts after: none when `start_after` is empty (a plan's shard that
+    /// starts before every key) as when there is none.
+    pub(crate) fn listing_start(&self) -> Option<Vec<u8>> {
+        self.start_after.clone().filter(|k| !k.is_empty())
+    }
+
     /// What identifies this scan in a checkpoint: what changes the records it writes.
     pub fn identity(&self) -> ScanIdentity {
         let e = &self.target.endpoint;
@@ -308,10 +314,7 @@ pub fn run_scan(config: &ScanConfig, out: &mut dyn Output) -> ScanReport {
     let resumed_after = config.resume.as_ref().and_then(|c| c.after.clone());
     let request = ListRequest {
         prefix: config.prefix.clone(),
-        // An empty start-after (a plan's shard that starts before every key) is none.
-        start_after: resumed_after
-            .or_else(|| config.start_after.clone())
-            .filter(|k| !k.is_empty()),
+        start_after: resumed_after.or_else(|| config.listing_start()),
         end: config.end.clone(),
         max_keys: config.max_keys,
     };

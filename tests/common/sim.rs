@@ -76,3 +76,28 @@ pub const CREDS: [(&str, &str); 2] = [
     ("AWS_ACCESS_KEY_ID", "S3METASIMACCESSKEY"),
     ("AWS_SECRET_ACCESS_KEY", "s3meta-sim-public-test-secret"),
 ];
+
+/// Runs `s3meta plan` of `shards` shards of the simulator's bucket (with `extra` options) into `path`,
+/// and checks that it was written.
+pub fn make_plan(sim: &Sim, shards: usize, path: &std::path::Path, extra: &[&str]) {
+    let n = shards.to_string();
+    let mut args = vec![
+        "plan",
+        "s3://sim",
+        "--endpoint-url",
+        &sim.endpoint,
+        "--shards",
+        &n,
+        "-o",
+        path.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let made = super::s3meta(&args, &CREDS);
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    assert!(
+        made.stderr
+            .contains(&format!("a plan of {shards} shards, from ")),
+        "{}",
+        made.stderr
+    );
+}
